@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/**
+ * The `memocell` command. Its subcommands (serve, get, prefetch, forget, servers,
+ * stats, top) arrive with the distributed layer; until then it answers --help and
+ * --version and says so for anything else.
+ */
+import { readFileSync } from 'node:fs';
+
+const USAGE = `Usage: memocell <command> [options]
+
+Commands arrive with the distributed layer: serve, get, prefetch, forget,
+servers, stop, stats, top.
+
+Options:
+  --help      show this help
+  --version   print the version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+const [command] = process.argv.slice(2);
+if (command === undefined || command === '--help' || command === '-h') {
+  process.stdout.write(USAGE);
+} else if (command === '--version' || command === '-v') {
+  process.stdout.write(`${version()}\n`);
+} else {
+  process.stderr.write(`memocell: unknown command '${command}'. This version has no subcommands yet; see --help.\n`);
+  process.exitCode = 2;
+}

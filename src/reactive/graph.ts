@@ -1,0 +1,436 @@
+/**
+ * The dependency graph engine: nodes, the links between them, change propagation
+ * (push) and freshness checks (pull). Everything above this module — inputs, cells,
+ * effects, memo families — is a node with a different `compute`.
+ *
+ * Two ways a node learns that it may be stale:
+ * - A *watched* node (an effect, or a cell that something watched depends on) is
+ *   linked into its dependencies' subscriber lists, and a write pushes `STALE` down
+ *   to it. It is fresh unless flagged.
+ * - An *unwatched* cell is in no subscriber list, so nothing but the user's own
+ *   reference keeps it alive (it can be garbage-collected). It remembers the global
+ *   write counter at its last check and, when that moved, pulls: it compares the
+ *   version each dependency had when read with the version it has now.
+ * Versions only move when a value really changes (equality cutoff), so a recomputation
+ * that yields an equal value invalidates nothing downstream.
+ *
+ * @internal
+ */
+import { CycleError } from './cycle-error.js';
+
+/** Linked into its dependencies' subscriber lists; receives pushed staleness. */
+export const WATCHED = 1;
+/** Some upstream value may have changed since the node was last checked. */
+export const STALE = 2;
+/** Must recompute on next read: never computed, forgotten, or evicted. */
+export const DIRTY = 4;
+/** Its computation is running now; reading it again is a cycle. */
+export const COMPUTING = 8;
+/** `value` holds a thrown error, rethrown on every read until recomputed. */
+export const HAS_ERROR = 16;
+/** An effect: runs when stale instead of waiting to be read. */
+export const EFFECT = 32;
+/** An effect waiting in the flush queue. */
+export const QUEUED = 64;
+/** A disposed effect: never runs again. */
+export const DISPOSED = 128;
+
+export type Compute = (node: Node) => unknown;
+export type Equals = (a: unknown, b: unknown) => boolean;
+
+/** What a node belongs to: used for names in errors and for post-compute hooks. */
+export interface NodeOwner {
+  readonly name: string | undefined;
+}
+
+/**
+ * One link is an edge `dep -> sub`. It always sits in `sub`'s list of dependencies, and
+ * also in `dep`'s list of subscribers while `sub` is watched. A re-run that reads the
+ * same dependencies in the same order reuses its links, so a stable graph allocates nothing.
+ */
+export class Link {
+  /** `dep.version` when `sub` last read it. */
+  version: number;
+  prevDep: Link | undefined;
+  nextDep: Link | undefined;
+  prevSub: Link | undefined = undefined;
+  nextSub: Link | undefined = undefined;
+
+  constructor(
+    readonly dep: Node,
+    readonly sub: Node,
+    version: number,
+    prevDep: Link | undefined,
+    nextDep: Link | undefined,
+  ) {
+    this.version = version;
+    this.prevDep = prevDep;
+    this.nextDep = nextDep;
+  }
+}
+
+let nextNodeId = 1;
+
+export class Node {
+  /** Bit set of the flags above. */
+  flags: number;
+  /** Moves each time `value` changes (by `equals`) or an error is stored. */
+  version = 0;
+  /** The current value, or the thrown error when `HAS_ERROR` is set. */
+  value: unknown;
+  /** `globalVersion` when this node was last known fresh (unwatched fast path). */
+  checkedAt = -1;
+  subs: Link | undefined = undefined;
+  subsTail: Link | undefined = undefined;
+  deps: Link | undefined = undefined;
+  /** During a computation: the last dependency read so far (the reuse cursor). */
+  depsTail: Link | undefined = undefined;
+  /** Stable id, used to name anonymous nodes in errors. */
+  readonly id = nextNodeId++;
+
+  constructor(
+    /** Recomputes the value; `undefined` for inputs, which are set, not computed. */
+    public compute: Compute | undefined,
+    public equals: Equals,
+    public owner: NodeOwner | undefined,
+    flags: number,
+    value?: unknown,
+  ) {
+    this.flags = flags;
+    this.value = value;
+  }
+
+  get label(): string {
+    return this.owner?.name ?? `cell#${this.id}`;
+  }
+}
+
+// ---- runtime state ---------------------------------------------------------------
+
+/** The node whose computation is recording dependencies now, if any. */
+export let activeSub: Node | undefined;
+/** Counts every write; an unwatched node checked at the current count is fresh. */
+export let globalVersion = 0;
+let batchDepth = 0;
+/** Nodes computing now, outermost first: the path reported by a CycleError. */
+const computing: Node[] = [];
+const effectQueue: Node[] = [];
+let flushing = false;
+/**
+ * Effects that keep re-triggering each other (an effect writing an input it reads)
+ * would loop forever; one flush may run at most this many effects.
+ */
+const MAX_EFFECT_RUNS_PER_FLUSH = 1_000_000;
+
+/** Called when an effect node is due: the effect module runs it. */
+let runEffectHook: (node: Node) => void = () => {};
+export function setEffectRunner(run: (node: Node) => void): void {
+  runEffectHook = run;
+}
+
+export function setActiveSub(sub: Node | undefined): Node | undefined {
+  const prev = activeSub;
+  activeSub = sub;
+  return prev;
+}
+
+// ---- links ---------------------------------------------------------------------
+
+/** Records that `sub` read `dep` (after `dep` was refreshed). */
+export function track(dep: Node, sub: Node): void {
+  const prev = sub.depsTail;
+  if (prev !== undefined && prev.dep === dep) {
+    prev.version = dep.version;
+    return;
+  }
+  const next = prev !== undefined ? prev.nextDep : sub.deps;
+  if (next !== undefined && next.dep === dep) {
+    next.version = dep.version;
+    sub.depsTail = next;
+    return;
+  }
+  const link = new Link(dep, sub, dep.version, prev, next);
+  if (next !== undefined) next.prevDep = link;
+  if (prev !== undefined) prev.nextDep = link;
+  else sub.deps = link;
+  sub.depsTail = link;
+  if (sub.flags & WATCHED) addSub(dep, link);
+}
+
+function addSub(dep: Node, link: Link): void {
+  const tail = dep.subsTail;
+  link.prevSub = tail;
+  link.nextSub = undefined;
+  if (tail !== undefined) tail.nextSub = link;
+  else {
+    dep.subs = link;
+    if (dep.compute !== undefined && !(dep.flags & WATCHED)) watch(dep);
+  }
+  dep.subsTail = link;
+}
+
+function removeSub(dep: Node, link: Link): void {
+  const { prevSub, nextSub } = link;
+  if (nextSub !== undefined) nextSub.prevSub = prevSub;
+  else dep.subsTail = prevSub;
+  if (prevSub !== undefined) prevSub.nextSub = nextSub;
+  else if ((dep.subs = nextSub) === undefined && dep.flags & WATCHED && !(dep.flags & EFFECT)) unwatch(dep);
+  link.prevSub = link.nextSub = undefined;
+}
+
+/** A node gained its first subscriber: subscribe it to its own dependencies. */
+function watch(node: Node): void {
+  // It was not receiving pushes until now, so it is fresh only if checked at this count.
+  if (node.checkedAt !== globalVersion) node.flags |= STALE;
+  node.flags |= WATCHED;
+  for (let link = node.deps; link !== undefined; link = link.nextDep) addSub(link.dep, link);
+}
+
+/** A node lost its last subscriber: let go of its dependencies so it can be collected. */
+function unwatch(node: Node): void {
+  node.flags &= ~WATCHED;
+  node.checkedAt = node.flags & (STALE | DIRTY) ? -1 : globalVersion;
+  for (let link = node.deps; link !== undefined; link = link.nextDep) removeSub(link.dep, link);
+}
+
+/** Drops the links after the cursor: dependencies the last computation no longer read. */
+function purgeDeps(node: Node): void {
+  const tail = node.depsTail;
+  let link = tail !== undefined ? tail.nextDep : node.deps;
+  if (link === undefined) return;
+  if (tail !== undefined) tail.nextDep = undefined;
+  else node.deps = undefined;
+  const watched = node.flags & WATCHED;
+  while (link !== undefined) {
+    const next: Link | undefined = link.nextDep;
+    link.prevDep = link.nextDep = undefined;
+    if (watched) removeSub(link.dep, link);
+    link = next;
+  }
+}
+
+/** Unlinks every dependency (a disposed effect, an evicted memo entry). */
+export function dropDeps(node: Node): void {
+  node.depsTail = undefined;
+  purgeDeps(node);
+}
+
+// ---- push ----------------------------------------------------------------------
+
+/** Marks everything downstream of `node` stale and queues the effects among it. */
+export function propagate(node: Node): void {
+  for (let link = node.subs; link !== undefined; link = link.nextSub) {
+    const sub = link.sub;
+    const flags = sub.flags;
+    if (flags & STALE) continue;
+    sub.flags = flags | STALE;
+    if (flags & EFFECT) {
+      if (!(flags & (QUEUED | DISPOSED))) {
+        sub.flags |= QUEUED;
+        effectQueue.push(sub);
+      }
+    } else if (sub.subs !== undefined) {
+      propagate(sub);
+    }
+  }
+}
+
+/** Stores a new value in an input (or any node) and pushes the change; returns false if equal. */
+export function write(node: Node, value: unknown): boolean {
+  if (!(node.flags & HAS_ERROR) && node.version !== 0 && node.equals(node.value, value)) return false;
+  node.value = value;
+  node.flags &= ~HAS_ERROR;
+  node.version++;
+  globalVersion++;
+  propagate(node);
+  flushIfIdle();
+  return true;
+}
+
+/** Stores an error in an input (a stream that failed): its readers rethrow it. */
+export function writeError(node: Node, error: unknown): void {
+  node.value = error;
+  node.flags |= HAS_ERROR;
+  node.version++;
+  globalVersion++;
+  propagate(node);
+  flushIfIdle();
+}
+
+/** Forces `node` to recompute on its next read and tells everything downstream. */
+export function invalidate(node: Node): void {
+  node.flags |= DIRTY;
+  globalVersion++;
+  propagate(node);
+  flushIfIdle();
+}
+
+// ---- pull ----------------------------------------------------------------------
+
+/** Brings a computed node up to date, recomputing it only if a dependency changed. */
+export function refresh(node: Node): void {
+  const flags = node.flags;
+  if (flags & COMPUTING) throw cycleThrough(node);
+  if (!(flags & (STALE | DIRTY)) && (flags & WATCHED || node.checkedAt === globalVersion)) return;
+  if (flags & DIRTY || depsChanged(node)) recompute(node);
+  else node.flags &= ~STALE;
+  node.checkedAt = globalVersion;
+}
+
+function depsChanged(node: Node): boolean {
+  for (let link = node.deps; link !== undefined; link = link.nextDep) {
+    const dep = link.dep;
+    if (dep.compute !== undefined) refresh(dep);
+    if (dep.version !== link.version) return true;
+  }
+  return false;
+}
+
+/** Runs the node's computation, recording what it reads; an error becomes its value. */
+export function recompute(node: Node): void {
+  const compute = node.compute as Compute;
+  const prevSub = activeSub;
+  activeSub = node;
+  node.depsTail = undefined;
+  node.flags = (node.flags & ~(STALE | DIRTY)) | COMPUTING;
+  computing.push(node);
+  let value: unknown;
+  let threw = false;
+  try {
+    value = compute(node);
+  } catch (error) {
+    value = error;
+    threw = true;
+  } finally {
+    computing.pop();
+    activeSub = prevSub;
+    node.flags &= ~COMPUTING;
+    purgeDeps(node);
+  }
+  if (threw) {
+    if (!(node.flags & HAS_ERROR) || node.value !== value) {
+      node.value = value;
+      node.flags |= HAS_ERROR;
+      node.version++;
+    }
+  } else if (node.flags & HAS_ERROR || node.version === 0 || !node.equals(node.value, value)) {
+    node.value = value;
+    node.flags &= ~HAS_ERROR;
+    node.version++;
+  }
+}
+
+function cycleThrough(node: Node): CycleError {
+  const start = computing.indexOf(node);
+  const path = (start < 0 ? [node] : computing.slice(start)).map((n) => n.label);
+  path.push(node.label);
+  return new CycleError(path);
+}
+
+/**
+ * Reads a computed node: refresh, record the dependency, return or rethrow.
+ * The hot path of every `cell.get()`.
+ */
+export function readComputed(node: Node): unknown {
+  refresh(node);
+  const sub = activeSub;
+  if (sub !== undefined) track(node, sub);
+  else if (effectQueue.length !== 0) flushIfIdle();
+  if (node.flags & HAS_ERROR) throw node.value;
+  return node.value;
+}
+
+/** Is the cached value current, without computing anything? */
+export function isFresh(node: Node): boolean {
+  const flags = node.flags;
+  return (
+    node.version !== 0 &&
+    !(flags & (STALE | DIRTY | COMPUTING)) &&
+    ((flags & WATCHED) !== 0 || node.checkedAt === globalVersion)
+  );
+}
+
+// ---- batches and effects -----------------------------------------------------------
+
+export function queueEffect(node: Node): void {
+  if (!(node.flags & (QUEUED | DISPOSED))) {
+    node.flags |= QUEUED;
+    effectQueue.push(node);
+  }
+}
+
+export function flushIfIdle(): void {
+  if (batchDepth === 0 && computing.length === 0 && !flushing && effectQueue.length !== 0) flush();
+}
+
+/** Runs queued effects until none is left; rethrows the first error afterwards. */
+function flush(): void {
+  flushing = true;
+  let firstError: unknown;
+  let failed = false;
+  let index = 0;
+  try {
+    while (index < effectQueue.length) {
+      const node = effectQueue[index++] as Node;
+      node.flags &= ~QUEUED;
+      if (node.flags & DISPOSED) continue;
+      if (index > MAX_EFFECT_RUNS_PER_FLUSH) {
+        throw new Error(
+          `Effects ran ${MAX_EFFECT_RUNS_PER_FLUSH} times in one flush: an effect probably writes an input ` +
+            'it also reads, so it re-triggers itself. Read that input with untracked(), or compute the value in a cell.',
+        );
+      }
+      try {
+        runEffectHook(node);
+      } catch (error) {
+        if (!failed) {
+          failed = true;
+          firstError = error;
+        }
+      }
+    }
+  } finally {
+    effectQueue.length = 0;
+    flushing = false;
+  }
+  if (failed) throw firstError;
+}
+
+export function startBatch(): void {
+  batchDepth++;
+}
+
+export function endBatch(): void {
+  if (--batchDepth === 0) flushIfIdle();
+}
+
+export function isComputing(): boolean {
+  return computing.length !== 0;
+}
+
+/** Runs the pull check for an effect node: true when it must run again. */
+export function effectIsDue(node: Node): boolean {
+  const flags = node.flags;
+  if (flags & DIRTY) return true;
+  if (!(flags & STALE)) return false;
+  if (depsChanged(node)) return true;
+  node.flags &= ~STALE;
+  return false;
+}
+
+/** Begins an effect run: reset the cursor, mark computing. Pair with `endRun`. */
+export function beginRun(node: Node): Node | undefined {
+  const prevSub = activeSub;
+  activeSub = node;
+  node.depsTail = undefined;
+  node.flags = (node.flags & ~(STALE | DIRTY)) | COMPUTING;
+  computing.push(node);
+  return prevSub;
+}
+
+export function endRun(node: Node, prevSub: Node | undefined): void {
+  computing.pop();
+  activeSub = prevSub;
+  node.flags &= ~COMPUTING;
+  purgeDeps(node);
+}
