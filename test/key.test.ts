@@ -250,6 +250,21 @@ describe('canonicalKey: encoding of supported values', () => {
     expect(canonicalKey([{ b: { d: 1, c: 2 }, a: 0 }])).toBe(canonicalKey([{ a: 0, b: { c: 2, d: 1 } }]));
   });
 
+  it('sorts many keys too', () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `k${(i * 7919) % 40}`);
+    const forward = makeObject(keys.map((k) => [k, k]));
+    const backward = makeObject([...keys].reverse().map((k) => [k, k]));
+    const sorted = [...keys].sort();
+    expect(canonicalKey([forward])).toBe(canonicalKey([backward]));
+    expect(canonicalKey([forward])).toBe(`[{${sorted.map((k) => `"${k}":"${k}"`).join(',')}}]`);
+    for (const n of [2, 3, 16, 17]) {
+      const few = keys.slice(0, n);
+      expect(canonicalKey([makeObject(few.map((k) => [k, 1]))])).toBe(
+        canonicalKey([makeObject([...few].sort().map((k) => [k, 1]))]),
+      );
+    }
+  });
+
   it('treats a null-prototype object like a plain one', () => {
     const bare = Object.create(null) as Record<string, unknown>;
     bare['x'] = 1;
