@@ -6,27 +6,22 @@
  */
 import { Observable } from 'rxjs';
 import type { AsyncCell, AsyncState, Cell, CellContext, Readable } from './context.js';
+import { effect } from './effect.js';
 import {
   activeSub,
+  COMPUTED,
   DIRTY,
   HAS_ERROR,
   Node,
   readComputed,
   refresh,
+  setActiveSub,
   track,
-  write,
   type Equals,
-  type NodeOwner,
 } from './graph.js';
-import { effect } from './effect.js';
+import { InputImpl } from './input.js';
 import { observableKey } from './observable.js';
 import type { CellOptions, EqualityFn } from './options.js';
-import { untracked } from './batch.js';
-
-/** Anything the context can read: every readable of this module keeps its node here. */
-interface HasNode {
-  readonly _node: Node;
-}
 
 /** One run of an async cell: its abort signal and the Promise its readers hold. */
 class AsyncRun<T> {
@@ -50,7 +45,7 @@ class AsyncRun<T> {
   }
 
   abort(): void {
-    this.controller?.abort(new DOMException('This run of the cell was superseded by a newer one', 'AbortError'));
+    this.controller?.abort(new DOMException(SUPERSEDED, 'AbortError'));
   }
 }
 
@@ -63,13 +58,18 @@ class RunContext implements CellContext {
   get<T>(source: AsyncCell<T>): Promise<T>;
   get<T>(source: Readable<T>): T;
   get(source: Readable<unknown> | AsyncCell<unknown>): unknown {
-    const dep = nodeOf(source);
-    if (dep.compute !== undefined) refresh(dep);
+    if (!(source instanceof Node)) {
+      throw new TypeError(
+        `ctx.get() expects an input, a cell or a memo entry of memocell, got \`${String(source)}\` (${typeof source})`,
+      );
+    }
+    const dep: Node = source;
+    if (dep.flags & COMPUTED) refresh(dep);
     const sub = activeSub;
     if (sub !== undefined) track(dep, sub);
     // After an `await` nothing is computing: record into this cell, unless a newer run
     // superseded this one (it may still read, but no longer shapes the dependencies).
-    else if (this.cell._runs === this.runId) track(dep, this.cell._node);
+    else if (this.cell._runs === this.runId) track(dep, this.cell);
     if (dep.flags & HAS_ERROR) throw dep.value;
     return dep.value;
   }
@@ -77,16 +77,6 @@ class RunContext implements CellContext {
   get signal(): AbortSignal {
     return this.cell._signalFor(this.runId);
   }
-}
-
-function nodeOf(source: unknown): Node {
-  const node = (source as Partial<HasNode> | null)?._node;
-  if (!(node instanceof Node)) {
-    throw new TypeError(
-      `ctx.get() expects an input, a cell or a memo entry of memocell, got \`${String(source)}\` (${typeof source})`,
-    );
-  }
-  return node;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -97,45 +87,42 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function computeCell(node: Node): unknown {
-  const cell = node.owner as CellImpl<unknown>;
-  const runId = ++cell._runs;
-  const fn = cell._fn;
-  const result = fn.length === 0 ? (fn as () => unknown)() : fn(new RunContext(cell, runId));
-  if (isThenable(result)) return cell._startRun(result, runId);
-  if (cell._run !== undefined) cell._leaveAsync(result);
-  return result;
+const PENDING_INITIAL: AsyncState<never> = Object.freeze({ status: 'pending', value: undefined, error: undefined });
+const SUPERSEDED = 'This run of the cell was superseded by a newer one';
+
+/** The async side of a cell, made when its computation first returns a Promise. */
+class AsyncSide<T> {
+  /** The current run; `undefined` once the computation returns plain values again. */
+  run: AsyncRun<T> | undefined = undefined;
+  /** A run made early because the computation asked for `ctx.signal` before returning. */
+  early: AsyncRun<T> | undefined = undefined;
+  /** Holds the AsyncState, so readers of `state()` follow it. */
+  readonly state: InputImpl<AsyncState<T>>;
+
+  constructor(readonly userEquals: EqualityFn<T>) {
+    this.state = new InputImpl<AsyncState<T>>(PENDING_INITIAL, { equals: sameState(userEquals) });
+  }
+
+  runFor(runId: number): AsyncRun<T> {
+    if (this.early === undefined || this.early.id !== runId) this.early = new AsyncRun<T>(runId);
+    return this.early;
+  }
 }
 
-const PENDING_INITIAL: AsyncState<never> = Object.freeze({ status: 'pending', value: undefined, error: undefined });
-
 /** @internal */
-export class CellImpl<T> implements Cell<T>, NodeOwner {
+export class CellImpl<T> extends Node implements Cell<T> {
   /** @internal */
-  readonly _node: Node;
-  /** @internal Replaced when a memo entry is evicted (it then forwards to its successor). */
   _fn: (ctx: CellContext) => T | PromiseLike<T>;
   /** @internal Counts computations; a run whose id is not the latest is superseded. */
   _runs = 0;
-  /** @internal The current async run, once the computation has returned a Promise. */
-  _run: AsyncRun<T> | undefined = undefined;
-  /** Holds the AsyncState of an async cell, so readers of `state()` follow it. */
-  private stateNode: Node | undefined = undefined;
-  private readonly userEquals: EqualityFn<T>;
+  /** @internal Made when the computation first returns a Promise. */
+  _async: AsyncSide<T> | undefined = undefined;
   private readonly ownName: string | undefined;
 
-  constructor(fn: (ctx: CellContext) => T | PromiseLike<T>, options?: CellOptions<T>) {
-    if (typeof fn !== 'function') {
-      throw new TypeError(`Expected \`fn\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
-    }
-    const equals = options?.equals ?? Object.is;
-    if (typeof equals !== 'function') {
-      throw new TypeError(`Expected \`equals\` to be a function, got \`${String(equals)}\` (${typeof equals})`);
-    }
+  constructor(fn: (ctx: CellContext) => T | PromiseLike<T>, equals: EqualityFn<T>, name: string | undefined) {
+    super(COMPUTED | DIRTY, equals as Equals, undefined);
     this._fn = fn;
-    this.userEquals = equals;
-    this.ownName = options?.name;
-    this._node = new Node(computeCell, equals as Equals, this, DIRTY);
+    this.ownName = name;
   }
 
   get name(): string | undefined {
@@ -143,11 +130,30 @@ export class CellImpl<T> implements Cell<T>, NodeOwner {
   }
 
   get(): T {
-    return readComputed(this._node) as T;
+    return readComputed(this) as T;
   }
 
   peek(): T {
-    return untracked(() => this.get());
+    const prev = setActiveSub(undefined);
+    try {
+      return readComputed(this) as T;
+    } finally {
+      setActiveSub(prev);
+    }
+  }
+
+  /** @internal Runs the computation once; memo entries override it. */
+  _invoke(runId: number): unknown {
+    const fn = this._fn;
+    return fn.length === 0 ? (fn as () => unknown)() : fn(new RunContext(this as CellImpl<unknown>, runId));
+  }
+
+  override _compute(): unknown {
+    const runId = ++this._runs;
+    const result = this._invoke(runId);
+    if (isThenable(result)) return this.startRun(result, runId);
+    if (this._async?.run !== undefined) this.leaveAsync(result);
+    return result;
   }
 
   state(): AsyncState<T> {
@@ -157,11 +163,9 @@ export class CellImpl<T> implements Cell<T>, NodeOwner {
     } catch (error) {
       return { status: 'error', value: undefined, error };
     }
-    const stateNode = this.stateNode;
-    if (this._run === undefined || stateNode === undefined) return { status: 'value', value, error: undefined };
-    const sub = activeSub;
-    if (sub !== undefined) track(stateNode, sub);
-    return stateNode.value as AsyncState<T>;
+    const side = this._async;
+    if (side === undefined || side.run === undefined) return { status: 'value', value, error: undefined };
+    return side.state.get();
   }
 
   settled(): Promise<T> {
@@ -171,7 +175,7 @@ export class CellImpl<T> implements Cell<T>, NodeOwner {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this._run !== undefined ? (value as Promise<T>) : Promise.resolve(value as T);
+    return this._async?.run !== undefined ? (value as Promise<T>) : Promise.resolve(value as T);
   }
 
   observe(): Observable<T> {
@@ -185,7 +189,8 @@ export class CellImpl<T> implements Cell<T>, NodeOwner {
         } else if (state.status === 'value') {
           // A sync cell re-runs this only when its value changed; an async one also on
           // each settle, so compare settled values.
-          if (emitted && this._run !== undefined && this.userEquals(last as T, state.value)) return;
+          const side = this._async;
+          if (emitted && side?.run !== undefined && side.userEquals(last as T, state.value)) return;
           emitted = true;
           last = state.value;
           subscriber.next(state.value);
@@ -200,42 +205,32 @@ export class CellImpl<T> implements Cell<T>, NodeOwner {
 
   /** @internal */
   _signalFor(runId: number): AbortSignal {
-    const run = this._run;
+    const run = this._async?.run;
     if (run !== undefined && run.id === runId) return run.signal;
-    // Asked for before the computation returned its Promise: the run object comes later,
-    // so make it now and let `_startRun` adopt it.
-    if (runId === this._runs) return this.pendingRun(runId).signal;
+    // Asked for before the computation returned its Promise: make the run now and let
+    // `startRun` adopt it.
+    if (runId === this._runs) return (this._async ??= new AsyncSide(this.equals as EqualityFn<T>)).runFor(runId).signal;
     const stale = new AbortController();
-    stale.abort(new DOMException('This run of the cell was superseded by a newer one', 'AbortError'));
+    stale.abort(new DOMException(SUPERSEDED, 'AbortError'));
     return stale.signal;
   }
 
-  private early: AsyncRun<T> | undefined = undefined;
-
-  private pendingRun(runId: number): AsyncRun<T> {
-    if (this.early === undefined || this.early.id !== runId) this.early = new AsyncRun<T>(runId);
-    return this.early;
-  }
-
-  /** @internal A computation returned a Promise: it becomes the current run. */
-  _startRun(result: PromiseLike<unknown>, runId: number): Promise<T> {
-    const run = this.pendingRun(runId);
-    this.early = undefined;
-    const previous = this._run;
-    this._run = run;
+  /** A computation returned a Promise: it becomes the current run. */
+  private startRun(result: PromiseLike<unknown>, runId: number): Promise<T> {
+    const side = (this._async ??= new AsyncSide(this.equals as EqualityFn<T>));
+    const run = side.runFor(runId);
+    side.early = undefined;
+    const previous = side.run;
+    side.run = run;
     // Settled values, not Promises, are compared by the user's equality.
-    this._node.equals = Object.is;
+    this.equals = Object.is;
     if (previous !== undefined && !previous.settled) {
       previous.settled = true;
       previous.abort();
       previous.resolve(run.promise);
     }
-    const last = this.stateNode?.value as AsyncState<T> | undefined;
-    this.setState(
-      last === undefined || last.status === 'pending'
-        ? last ?? PENDING_INITIAL
-        : { status: 'pending', value: last.value, error: undefined },
-    );
+    const last = side.state.value as AsyncState<T>;
+    if (last.status !== 'pending') side.state.set({ status: 'pending', value: last.value, error: undefined });
     result.then(
       (value) => this.settle(run, true, value),
       (error) => this.settle(run, false, error),
@@ -243,11 +238,12 @@ export class CellImpl<T> implements Cell<T>, NodeOwner {
     return run.promise;
   }
 
-  /** @internal The computation, async before, returned a plain value this time. */
-  _leaveAsync(value: unknown): void {
-    const previous = this._run;
-    this._run = undefined;
-    this._node.equals = this.userEquals as Equals;
+  /** The computation, async before, returned a plain value this time. */
+  private leaveAsync(value: unknown): void {
+    const side = this._async as AsyncSide<T>;
+    const previous = side.run;
+    side.run = undefined;
+    this.equals = side.userEquals as Equals;
     if (previous !== undefined && !previous.settled) {
       previous.settled = true;
       previous.abort();
@@ -255,47 +251,52 @@ export class CellImpl<T> implements Cell<T>, NodeOwner {
     }
   }
 
-  private setState(state: AsyncState<T>): void {
-    if (this.stateNode === undefined) {
-      this.stateNode = new Node(undefined, sameState(this.userEquals), undefined, 0, state);
-      this.stateNode.version = 1;
-    } else {
-      write(this.stateNode, state);
-    }
-  }
-
   private settle(run: AsyncRun<T>, ok: boolean, outcome: unknown): void {
-    if (run.settled || this._run !== run) return;
+    const side = this._async as AsyncSide<T>;
+    if (run.settled || side.run !== run) return;
     // Something read by this run may have changed while it was in flight: then its
     // outcome mixes old and new inputs. Check now and, if so, start over; the readers
     // of this run's Promise get the newer run's outcome.
     try {
-      refresh(this._node);
+      refresh(this);
     } catch {
       // A cycle found while checking shows up on the next read; settle with what we have.
     }
-    if (this._run !== run || run.settled) return;
+    if (side.run !== run || run.settled) return;
     run.settled = true;
-    const last = this.stateNode?.value as AsyncState<T> | undefined;
     if (ok) {
-      this.setState({ status: 'value', value: outcome as T, error: undefined });
+      side.state.set({ status: 'value', value: outcome as T, error: undefined });
       run.resolve(outcome as T);
     } else {
-      this.setState({ status: 'error', value: last?.value, error: outcome });
+      const last = side.state.value as AsyncState<T>;
+      side.state.set({ status: 'error', value: last.value, error: outcome });
       run.reject(outcome);
     }
   }
 }
 
-function sameState<T>(equals: EqualityFn<T>): Equals {
-  return (a, b) => {
-    const x = a as AsyncState<T>;
-    const y = b as AsyncState<T>;
+function sameState<T>(equals: EqualityFn<T>): EqualityFn<AsyncState<T>> {
+  return (x, y) => {
     if (x.status !== y.status) return false;
     if (x.status === 'error') return x.error === y.error;
     if (x.status === 'pending') return Object.is(x.value, y.value);
     return equals(x.value as T, y.value as T);
   };
+}
+
+/** Checks the options shared by `cell` and `memo`. */
+export function checkEquals<T>(equals: EqualityFn<T> | undefined): EqualityFn<T> {
+  const checked = equals ?? (Object.is as EqualityFn<T>);
+  if (typeof checked !== 'function') {
+    throw new TypeError(`Expected \`equals\` to be a function, got \`${String(checked)}\` (${typeof checked})`);
+  }
+  return checked;
+}
+
+export function checkFunction(fn: unknown): void {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`Expected \`fn\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
+  }
 }
 
 /**
@@ -324,5 +325,6 @@ function sameState<T>(equals: EqualityFn<T>): Equals {
 export function cell<T>(fn: (ctx: CellContext) => Promise<T>, options?: CellOptions<T>): AsyncCell<T>;
 export function cell<T>(fn: (ctx: CellContext) => T, options?: CellOptions<T>): Cell<T>;
 export function cell<T>(fn: (ctx: CellContext) => T | Promise<T>, options?: CellOptions<T>): Cell<T> | AsyncCell<T> {
-  return new CellImpl<T>(fn, options) as Cell<T> | AsyncCell<T>;
+  checkFunction(fn);
+  return new CellImpl<T>(fn, checkEquals(options?.equals), options?.name) as Cell<T> | AsyncCell<T>;
 }

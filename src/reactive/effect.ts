@@ -16,15 +16,13 @@ import {
   setEffectRunner,
   setActiveSub,
   WATCHED,
-  type NodeOwner,
 } from './graph.js';
 import type { EffectOptions } from './options.js';
 
 type Cleanup = () => void;
 type EffectFn = () => void | Cleanup;
 
-class EffectRecord implements NodeOwner {
-  readonly node: Node;
+class EffectNode extends Node {
   cleanup: Cleanup | undefined = undefined;
   /** Effects created during this effect's last run; disposed before it runs again. */
   children: Cleanup[] | undefined = undefined;
@@ -33,14 +31,13 @@ class EffectRecord implements NodeOwner {
     readonly fn: EffectFn,
     readonly name: string | undefined,
   ) {
-    this.node = new Node(undefined, Object.is, this, EFFECT | WATCHED | DIRTY);
+    super(EFFECT | WATCHED | DIRTY, Object.is, undefined);
   }
 
   dispose = (): void => {
-    const node = this.node;
-    if (node.flags & DISPOSED) return;
-    dropDeps(node);
-    node.flags = DISPOSED;
+    if (this.flags & DISPOSED) return;
+    dropDeps(this);
+    this.flags = DISPOSED;
     this.runCleanup();
   };
 
@@ -64,12 +61,12 @@ class EffectRecord implements NodeOwner {
 }
 
 /** The effect whose run is creating effects now: it owns them. */
-let owner: EffectRecord | undefined;
+let owner: EffectNode | undefined;
 
 function runEffect(node: Node): void {
   if (!effectIsDue(node)) return;
-  const record = node.owner as EffectRecord;
-  record.runCleanup();
+  const record = node as EffectNode;
+  if (record.cleanup !== undefined || record.children !== undefined) record.runCleanup();
   const prevSub = beginRun(node);
   const prevOwner = owner;
   owner = record;
@@ -108,10 +105,10 @@ export function effect(fn: EffectFn, options?: EffectOptions): () => void {
   if (typeof fn !== 'function') {
     throw new TypeError(`Expected \`fn\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
   }
-  const record = new EffectRecord(fn, options?.name);
+  const record = new EffectNode(fn, options?.name);
   if (owner !== undefined) (owner.children ??= []).push(record.dispose);
   try {
-    runEffect(record.node);
+    runEffect(record);
   } catch (error) {
     record.dispose();
     throw error;

@@ -22,10 +22,10 @@ class StreamInputImpl<T> extends InputImpl<T> implements StreamInput<T> {
   constructor(source: ObservableInput<T>, initial: T, name: string | undefined) {
     super(initial, name === undefined ? undefined : { name });
     this.subscription = from(source).subscribe({
-      next: (value) => write(this._node, value),
+      next: (value) => write(this, value),
       error: (error: unknown) => {
         this.ended = true;
-        writeError(this._node, error);
+        writeError(this, error);
       },
       complete: () => {
         this.ended = true;

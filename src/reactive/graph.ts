@@ -1,7 +1,7 @@
 /**
  * The dependency graph engine: nodes, the links between them, change propagation
  * (push) and freshness checks (pull). Everything above this module — inputs, cells,
- * effects, memo families — is a node with a different `compute`.
+ * effects, memo families — is a node with a different `_compute`.
  *
  * Two ways a node learns that it may be stale:
  * - A *watched* node (an effect, or a cell that something watched depends on) is
@@ -35,13 +35,7 @@ export const QUEUED = 64;
 /** A disposed effect: never runs again. */
 export const DISPOSED = 128;
 
-export type Compute = (node: Node) => unknown;
 export type Equals = (a: unknown, b: unknown) => boolean;
-
-/** What a node belongs to: used for names in errors and for post-compute hooks. */
-export interface NodeOwner {
-  readonly name: string | undefined;
-}
 
 /**
  * One link is an edge `dep -> sub`. It always sits in `sub`'s list of dependencies, and
@@ -69,9 +63,17 @@ export class Link {
   }
 }
 
-let nextNodeId = 1;
+/** Set on nodes that compute their value (cells, memo entries) rather than being set. */
+export const COMPUTED = 256;
 
-export class Node {
+const anonymousIds = new WeakMap<Node, number>();
+let nextAnonymousId = 1;
+
+/**
+ * A vertex of the graph. Inputs, cells, memo entries and effects extend it, so each
+ * is one object: the graph node is the public handle.
+ */
+export abstract class Node {
   /** Bit set of the flags above. */
   flags: number;
   /** Moves each time `value` changes (by `equals`) or an error is stored. */
@@ -85,23 +87,28 @@ export class Node {
   deps: Link | undefined = undefined;
   /** During a computation: the last dependency read so far (the reuse cursor). */
   depsTail: Link | undefined = undefined;
-  /** Stable id, used to name anonymous nodes in errors. */
-  readonly id = nextNodeId++;
+  equals: Equals;
 
-  constructor(
-    /** Recomputes the value; `undefined` for inputs, which are set, not computed. */
-    public compute: Compute | undefined,
-    public equals: Equals,
-    public owner: NodeOwner | undefined,
-    flags: number,
-    value?: unknown,
-  ) {
+  constructor(flags: number, equals: Equals, value: unknown) {
     this.flags = flags;
+    this.equals = equals;
     this.value = value;
   }
 
+  /** Computes the value (nodes flagged `COMPUTED`); the effect module runs effects itself. */
+  _compute(): unknown {
+    return this.value;
+  }
+
+  /** The name shown in errors. */
+  abstract get name(): string | undefined;
+
   get label(): string {
-    return this.owner?.name ?? `cell#${this.id}`;
+    const name = this.name;
+    if (name !== undefined) return name;
+    let id = anonymousIds.get(this);
+    if (id === undefined) anonymousIds.set(this, (id = nextAnonymousId++));
+    return `cell#${id}`;
   }
 }
 
@@ -161,12 +168,13 @@ function addSub(dep: Node, link: Link): void {
   const tail = dep.subsTail;
   link.prevSub = tail;
   link.nextSub = undefined;
+  dep.subsTail = link;
   if (tail !== undefined) tail.nextSub = link;
   else {
     dep.subs = link;
-    if (dep.compute !== undefined && !(dep.flags & WATCHED)) watch(dep);
+    // Last: on a cycle, watching reaches back and appends to this very list.
+    if (dep.flags & COMPUTED && !(dep.flags & WATCHED)) watch(dep);
   }
-  dep.subsTail = link;
 }
 
 function removeSub(dep: Node, link: Link): void {
@@ -180,8 +188,10 @@ function removeSub(dep: Node, link: Link): void {
 
 /** A node gained its first subscriber: subscribe it to its own dependencies. */
 function watch(node: Node): void {
-  // It was not receiving pushes until now, so it is fresh only if checked at this count.
-  if (node.checkedAt !== globalVersion) node.flags |= STALE;
+  // Until now nothing pushed staleness to it. A watched node counts as fresh unless
+  // flagged, and flagging it here would not reach its new subscriber, so bring it up
+  // to date first (reads refresh before they link, so this rarely has work to do).
+  if (node.checkedAt !== globalVersion && !(node.flags & COMPUTING)) refresh(node);
   node.flags |= WATCHED;
   for (let link = node.deps; link !== undefined; link = link.nextDep) addSub(link.dep, link);
 }
@@ -280,7 +290,7 @@ export function refresh(node: Node): void {
 function depsChanged(node: Node): boolean {
   for (let link = node.deps; link !== undefined; link = link.nextDep) {
     const dep = link.dep;
-    if (dep.compute !== undefined) refresh(dep);
+    if (dep.flags & COMPUTED) refresh(dep);
     if (dep.version !== link.version) return true;
   }
   return false;
@@ -288,7 +298,6 @@ function depsChanged(node: Node): boolean {
 
 /** Runs the node's computation, recording what it reads; an error becomes its value. */
 export function recompute(node: Node): void {
-  const compute = node.compute as Compute;
   const prevSub = activeSub;
   activeSub = node;
   node.depsTail = undefined;
@@ -297,7 +306,7 @@ export function recompute(node: Node): void {
   let value: unknown;
   let threw = false;
   try {
-    value = compute(node);
+    value = node._compute();
   } catch (error) {
     value = error;
     threw = true;
@@ -331,9 +340,20 @@ function cycleThrough(node: Node): CycleError {
  * Reads a computed node: refresh, record the dependency, return or rethrow.
  * The hot path of every `cell.get()`.
  */
+export function bumpGlobalVersion(): void {
+  globalVersion++;
+}
+
 export function readComputed(node: Node): unknown {
-  refresh(node);
   const sub = activeSub;
+  try {
+    refresh(node);
+  } catch (error) {
+    // A cycle: the reader still depends on this node, so that breaking the cycle
+    // later (a new version of this node) makes the reader compute again.
+    if (sub !== undefined) track(node, sub);
+    throw error;
+  }
   if (sub !== undefined) track(node, sub);
   else if (effectQueue.length !== 0) flushIfIdle();
   if (node.flags & HAS_ERROR) throw node.value;

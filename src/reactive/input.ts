@@ -2,47 +2,47 @@
  * Inputs: values set from outside, the roots of the graph (ReacTcl's `react x == value`).
  */
 import type { Observable } from 'rxjs';
-import { activeSub, HAS_ERROR, Node, track, write, type Equals, type NodeOwner } from './graph.js';
+import { activeSub, HAS_ERROR, Node, track, write, type Equals } from './graph.js';
 import type { Input } from './context.js';
 import { observableKey, observeReads } from './observable.js';
 import type { InputOptions } from './options.js';
 
 /** @internal */
-export class InputImpl<T> implements Input<T>, NodeOwner {
-  /** @internal */
-  readonly _node: Node;
-  readonly name: string | undefined;
+export class InputImpl<T> extends Node implements Input<T> {
+  private readonly ownName: string | undefined;
 
   constructor(value: T, options?: InputOptions<T>) {
     const equals = options?.equals ?? Object.is;
     if (typeof equals !== 'function') {
       throw new TypeError(`Expected \`equals\` to be a function, got \`${String(equals)}\` (${typeof equals})`);
     }
-    this.name = options?.name;
-    this._node = new Node(undefined, equals as Equals, this, 0, value);
-    this._node.version = 1;
+    super(0, equals as Equals, value);
+    this.ownName = options?.name;
+    this.version = 1;
+  }
+
+  get name(): string | undefined {
+    return this.ownName;
   }
 
   get(): T {
-    const node = this._node;
     const sub = activeSub;
-    if (sub !== undefined) track(node, sub);
-    if (node.flags & HAS_ERROR) throw node.value;
-    return node.value as T;
+    if (sub !== undefined) track(this, sub);
+    if (this.flags & HAS_ERROR) throw this.value;
+    return this.value as T;
   }
 
   peek(): T {
-    const node = this._node;
-    if (node.flags & HAS_ERROR) throw node.value;
-    return node.value as T;
+    if (this.flags & HAS_ERROR) throw this.value;
+    return this.value as T;
   }
 
   set(value: T): void {
-    write(this._node, value);
+    write(this, value);
   }
 
   update(fn: (value: T) => T): void {
-    write(this._node, fn(this.peek()));
+    write(this, fn(this.peek()));
   }
 
   observe(): Observable<T> {

@@ -4,10 +4,10 @@
  * own dependencies, in a bounded map.
  */
 import { Observable } from 'rxjs';
-import { CellImpl } from './cell.js';
-import type { Cell } from './context.js';
-import { COMPUTING, DIRTY, dropDeps, HAS_ERROR, invalidate, isFresh, WATCHED } from './graph.js';
 import { batch } from './batch.js';
+import { CellImpl, checkEquals, checkFunction } from './cell.js';
+import type { Cell } from './context.js';
+import { bumpGlobalVersion, COMPUTING, DIRTY, dropDeps, HAS_ERROR, invalidate, isFresh, WATCHED } from './graph.js';
 import { canonicalKey } from './key.js';
 import type { MemoOptions } from './options.js';
 
@@ -35,25 +35,62 @@ export interface MemoFn<A extends unknown[], R> {
 
 const DEFAULT_MAX = 10_000;
 
+/** What entries share: the function, the lookup and the family's name. */
+interface Family {
+  readonly fn: (...args: unknown[]) => unknown;
+  readonly call: (...args: unknown[]) => unknown;
+  readonly familyName: string;
+  readonly forget: (entry: MemoEntry<unknown>) => void;
+}
+
 class MemoEntry<R> extends CellImpl<R> {
   /** Clock tick of the last call; the least recent unwatched entries are evicted first. */
   lastUsed = 0;
   /** When the value was last computed (ms since epoch), for `ttlMs`. */
   computedAt = 0;
+  /** Evicted: it computes by calling the family, so it follows whichever entry now holds its arguments. */
+  forwarding = false;
 
   constructor(
-    fn: () => R,
+    readonly family: Family,
     readonly args: readonly unknown[],
-    readonly key: string,
-    private readonly family: { readonly familyName: string },
+    /** Its key in the family's map: the argument itself for a lone number or string. */
+    readonly mapKey: unknown,
     equals: MemoOptions<R>['equals'],
   ) {
-    super(fn, equals === undefined ? undefined : { equals });
+    super(family.fn as () => R, checkEquals(equals), undefined);
   }
 
   override get name(): string {
-    const key = this.key;
+    const key = canonicalKey(this.args);
     return `${this.family.familyName}(${key.length > 80 ? `${key.slice(1, 78)}…` : key.slice(1, -1)})`;
+  }
+
+  override _invoke(): unknown {
+    return (this.forwarding ? this.family.call : this.family.fn)(...this.args);
+  }
+}
+
+/** An entry of a family with `ttlMs`: stamps each computation and forgets itself when it expires. */
+class TimedMemoEntry<R> extends MemoEntry<R> {
+  constructor(
+    family: Family,
+    args: readonly unknown[],
+    mapKey: unknown,
+    equals: MemoOptions<R>['equals'],
+    private readonly ttlMs: number,
+  ) {
+    super(family, args, mapKey, equals);
+  }
+
+  override _invoke(): unknown {
+    const stamp = (this.computedAt = Date.now());
+    const timer = setTimeout(() => {
+      // Expiry is a change: observers re-emit and cells that read the value recompute.
+      if (this.computedAt === stamp) this.family.forget(this as unknown as MemoEntry<unknown>);
+    }, this.ttlMs);
+    timer.unref?.();
+    return super._invoke();
   }
 }
 
@@ -67,6 +104,21 @@ function checkOptions(options: MemoOptions<unknown> | undefined): { max: number;
     throw new TypeError(`Expected \`ttlMs\` to be a finite number > 0, got \`${String(ttlMs)}\` (${typeof ttlMs})`);
   }
   return { max, ttlMs };
+}
+
+/**
+ * The map key of an argument list. A lone number or string is its own key: Map's
+ * SameValueZero equality is exactly the canonical key's equality for those (`-0` is
+ * `0`, `NaN` is `NaN`), and it spares building a string on every call. Strings are
+ * prefixed so they never meet a canonical key.
+ */
+function mapKeyOf(args: readonly unknown[]): unknown {
+  if (args.length === 1) {
+    const only = args[0];
+    if (typeof only === 'number') return only;
+    if (typeof only === 'string') return `'${only}`;
+  }
+  return canonicalKey(args);
 }
 
 /**
@@ -89,55 +141,46 @@ function checkOptions(options: MemoOptions<unknown> | undefined): { max: number;
  * ```
  */
 export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoOptions<R>): MemoFn<A, R> {
-  if (typeof fn !== 'function') {
-    throw new TypeError(`Expected \`fn\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
-  }
+  checkFunction(fn);
   const { max, ttlMs } = checkOptions(options as MemoOptions<unknown> | undefined);
   const equals = options?.equals;
-  const entries = new Map<string, MemoEntry<R>>();
+  checkEquals(equals);
+  const entries = new Map<unknown, MemoEntry<R>>();
   let clock = 0;
 
-  const family = function memoised(...args: A): R {
+  const memoised = function memoised(...args: A): R {
     return entryFor(args).get();
   } as MemoFn<A, R>;
   const familyName = options?.name ?? (fn.name || 'memo');
-  Object.defineProperty(family, 'familyName', { value: familyName });
+  const family: Family = {
+    fn: fn as (...args: unknown[]) => unknown,
+    call: memoised as unknown as (...args: unknown[]) => unknown,
+    familyName,
+    forget: (entry) => forgetEntry(entry as unknown as MemoEntry<R>),
+  };
 
   function entryFor(args: A): MemoEntry<R> {
-    const key = canonicalKey(args);
-    let entry = entries.get(key);
+    const mapKey = mapKeyOf(args);
+    let entry = entries.get(mapKey);
     if (entry === undefined) {
-      entry = create(args, key);
-    } else if (ttlMs !== undefined && entry.computedAt !== 0 && Date.now() - entry.computedAt >= ttlMs) {
+      entry = create(args, mapKey);
+    } else if (ttlMs !== undefined && expired(entry, ttlMs)) {
       forgetEntry(entry);
-      entry = entries.get(key) ?? create(args, key);
+      entry = entries.get(mapKey) ?? create(args, mapKey);
     }
     entry.lastUsed = ++clock;
     return entry;
   }
 
-  function create(args: A, key: string): MemoEntry<R> {
-    const compute =
+  function create(args: A, mapKey: unknown): MemoEntry<R> {
+    const entry: MemoEntry<R> =
       ttlMs === undefined
-        ? () => fn(...args)
-        : () => {
-            stampAndScheduleExpiry(entry);
-            return fn(...args);
-          };
-    const entry: MemoEntry<R> = new MemoEntry(compute, args, key, family, equals);
-    entries.set(key, entry);
+        ? new MemoEntry(family, args, mapKey, equals)
+        : new TimedMemoEntry(family, args, mapKey, equals, ttlMs);
+    entries.set(mapKey, entry);
     entry.lastUsed = ++clock;
     if (entries.size > max) evictLeastRecentlyUsed(entry);
     return entry;
-  }
-
-  function stampAndScheduleExpiry(entry: MemoEntry<R>): void {
-    const stamp = (entry.computedAt = Date.now());
-    const timer = setTimeout(() => {
-      // Only watched entries need the timer: an unwatched one is checked when next called.
-      if (entry.computedAt === stamp && entry._node.flags & WATCHED) forgetEntry(entry);
-    }, ttlMs);
-    timer.unref?.();
   }
 
   /**
@@ -146,18 +189,17 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
    * still see a `forget` of those arguments.
    */
   function evict(entry: MemoEntry<R>): void {
-    if (entries.get(entry.key) === entry) entries.delete(entry.key);
-    const node = entry._node;
-    entry._fn = () => family(...(entry.args as A));
-    node.flags |= DIRTY;
-    dropDeps(node);
+    if (entries.get(entry.mapKey) === entry) entries.delete(entry.mapKey);
+    entry.forwarding = true;
+    entry.flags |= DIRTY;
+    dropDeps(entry);
   }
 
   function evictLeastRecentlyUsed(keep: MemoEntry<R>): void {
     const target = max - Math.max(1, Math.floor(max / 10));
     const candidates: MemoEntry<R>[] = [];
     for (const entry of entries.values()) {
-      if (entry !== keep && !(entry._node.flags & (WATCHED | COMPUTING))) candidates.push(entry);
+      if (entry !== keep && !(entry.flags & (WATCHED | COMPUTING))) candidates.push(entry);
     }
     candidates.sort((a, b) => a.lastUsed - b.lastUsed);
     for (const entry of candidates) {
@@ -167,33 +209,40 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   }
 
   function forgetEntry(entry: MemoEntry<R>): void {
-    if (!(entry._node.flags & WATCHED)) evict(entry);
-    invalidate(entry._node);
+    if (!(entry.flags & WATCHED)) evict(entry);
+    invalidate(entry);
   }
 
-  family.forget = (...args: A): void => {
-    const entry = entries.get(canonicalKey(args));
+  memoised.forget = (...args: A): void => {
+    const entry = entries.get(mapKeyOf(args));
     if (entry !== undefined) forgetEntry(entry);
+    // An evicted entry may still be read by cells that hold it; make them check it.
+    else bumpGlobalVersion();
   };
-  family.peek = (...args: A): R | undefined => {
-    const entry = entries.get(canonicalKey(args));
-    if (entry === undefined || !isFresh(entry._node) || entry._node.flags & HAS_ERROR) return undefined;
-    return entry._node.value as R;
+  memoised.peek = (...args: A): R | undefined => {
+    const entry = entries.get(mapKeyOf(args));
+    if (entry === undefined || !isFresh(entry) || entry.flags & HAS_ERROR) return undefined;
+    return entry.value as R;
   };
-  family.has = (...args: A): boolean => {
-    const entry = entries.get(canonicalKey(args));
-    return entry !== undefined && isFresh(entry._node);
+  memoised.has = (...args: A): boolean => {
+    const entry = entries.get(mapKeyOf(args));
+    return entry !== undefined && isFresh(entry);
   };
-  family.observe = (...args: A): Observable<Awaited<R>> =>
+  memoised.observe = (...args: A): Observable<Awaited<R>> =>
     new Observable<Awaited<R>>((subscriber) =>
       (entryFor(args).observe() as unknown as Observable<Awaited<R>>).subscribe(subscriber),
     );
-  family.cell = (...args: A): Cell<R> => entryFor(args);
-  family.clear = (): void => {
+  memoised.cell = (...args: A): Cell<R> => entryFor(args);
+  memoised.clear = (): void => {
     batch(() => {
       for (const entry of [...entries.values()]) forgetEntry(entry);
     });
   };
-  Object.defineProperty(family, 'size', { get: () => entries.size });
-  return family;
+  Object.defineProperty(memoised, 'size', { get: () => entries.size });
+  Object.defineProperty(memoised, 'familyName', { value: familyName });
+  return memoised;
+}
+
+function expired(entry: { readonly computedAt: number }, ttlMs: number): boolean {
+  return entry.computedAt !== 0 && Date.now() - entry.computedAt >= ttlMs;
 }

@@ -36,9 +36,9 @@ export interface MemoOptions<R> {
    */
   readonly max?: number;
   /**
-   * How long a computed entry may be served, in milliseconds; an older entry is
-   * recomputed when next read, and an observed one is recomputed when it expires.
-   * Default: no expiry.
+   * How long a computed entry may be served, in milliseconds. When it expires it is
+   * forgotten: the next call recomputes it, observers get the recomputed value, and
+   * cells that read it recompute when next read. Default: no expiry.
    */
   readonly ttlMs?: number;
   /** Equality cutoff of each entry, as for `cell`. Default: `Object.is`. */
