@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { metrics } from './workloads.mjs';
+import { metrics, median, spread } from './workloads.mjs';
 
 const ALL = ['memocell', 'alien-signals', 'preact', 'mobx'];
 const TARGET = { reference: 'alien-signals', within: 1.25, ahead: ['preact', 'mobx'] };
@@ -23,7 +23,17 @@ const resultsPath = fileURLToPath(new URL('./results.json', import.meta.url));
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const unknown = argv.filter((a) => a.startsWith('--') && a !== '--quick');
+// --repeat=K: run the whole set of libraries K times, alternating the order, and
+// take the median of the K figures (evens out load that drifts during a run).
+const repeatArg = argv.find((a) => a.startsWith('--repeat='));
+const repeat = repeatArg ? Number(repeatArg.slice('--repeat='.length)) : 1;
+if (!Number.isInteger(repeat) || repeat < 1) {
+  console.error('--repeat needs a whole number >= 1');
+  process.exit(2);
+}
+// --only=workload,... passes through to the workers (deep-chain, fan-out, diamond, dynamic, memo)
+const onlyArg = argv.find((a) => a.startsWith('--only='));
+const unknown = argv.filter((a) => a.startsWith('--') && a !== '--quick' && a !== repeatArg && a !== onlyArg);
 if (unknown.length) {
   console.error(`unknown option(s): ${unknown.join(' ')}`);
   process.exit(2);
@@ -45,6 +55,7 @@ function runWorker(library) {
   return new Promise((resolve) => {
     const args = ['--expose-gc', workerPath, library];
     if (quick) args.push('--quick');
+    if (onlyArg) args.push(onlyArg);
     const child = spawn(process.execPath, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderrTail = '';
@@ -80,12 +91,42 @@ function runWorker(library) {
 
 const startedAt = new Date();
 const t0 = performance.now();
-const results = [];
-for (const library of selected) {
-  console.error(`-- ${library}`);
-  const r = await runWorker(library);
-  if (r.error) console.error(`[${library}] ERROR: ${r.error}`);
-  results.push(r);
+const passes = new Map(selected.map((l) => [l, []]));
+for (let p = 0; p < repeat; p++) {
+  const order = p % 2 === 0 ? selected : [...selected].reverse();
+  for (const library of order) {
+    console.error(`-- ${library}${repeat > 1 ? ` (pass ${p + 1} of ${repeat})` : ''}`);
+    const r = await runWorker(library);
+    if (r.error) console.error(`[${library}] ERROR: ${r.error}`);
+    passes.get(library).push(r);
+  }
+}
+const results = selected.map((l) => merge(passes.get(l)));
+
+// One result per library from its passes: each figure is the median of the
+// passes' figures; any error in any pass wins.
+function merge(rs) {
+  if (rs.length === 1) return rs[0];
+  const failed = rs.find((r) => r.error);
+  if (failed) return failed;
+  const out = { ...rs[0], passes: rs.length, seconds: rs.reduce((a, r) => a + (r.seconds ?? 0), 0), metrics: {} };
+  for (const id of Object.keys(rs[0].metrics)) {
+    const fs = rs.map((r) => r.metrics[id]);
+    const bad = fs.find((f) => !f || f.error);
+    if (bad) {
+      out.metrics[id] = bad ?? { error: 'missing in a pass' };
+      continue;
+    }
+    const values = fs.map((f) => f.value);
+    out.metrics[id] = {
+      value: median(values),
+      spread: spread(values),
+      passValues: values,
+      samples: fs.flatMap((f) => f.samples),
+      warnings: [...new Set(fs.flatMap((f) => f.warnings ?? []))],
+    };
+  }
+  return out;
 }
 const totalSeconds = (performance.now() - t0) / 1000;
 
@@ -99,7 +140,9 @@ function figure(r, m) {
   return r.metrics?.[m.id] ?? r.metrics?.[m.workload] ?? { error: 'no result' };
 }
 
-const table = metrics.map((m) => {
+const onlyIds = onlyArg ? onlyArg.slice('--only='.length).split(',') : null;
+const shown = onlyIds ? metrics.filter((m) => onlyIds.includes(m.workload)) : metrics;
+const table = shown.map((m) => {
   const cells = {};
   for (const r of results) cells[r.library] = { ...figure(r, m) };
   const ok = Object.values(cells).filter((c) => typeof c.value === 'number');
@@ -173,6 +216,8 @@ const meta = {
   memoryGB: Math.round(os.totalmem() / 2 ** 30),
   nodeEnv: childEnv.NODE_ENV,
   quick,
+  repeat,
+  only: onlyArg ? onlyArg.slice('--only='.length) : null,
   totalSeconds,
 };
 const libLabel = (r) => (r.version ? `${r.library} ${r.version}` : r.library);
@@ -184,7 +229,10 @@ const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].
 const line = (cols) => cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 console.log('');
 console.log(`Reactive benchmark — ${meta.date}, Node ${meta.node}, ${meta.cpu} (${meta.cores} cores), ${meta.platform}`);
-console.log('Figure (ratio to the fastest library for that row; 1.00x = fastest). Median of the rounds.');
+console.log(
+  `Figure (ratio to the fastest library for that row; 1.00x = fastest). Median of the rounds` +
+    (repeat > 1 ? `, then median of ${repeat} passes.` : '.'),
+);
 console.log('');
 console.log(line(headers));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -203,10 +251,23 @@ const warnings = new Set();
 for (const row of table) {
   for (const [lib, c] of Object.entries(row.cells)) for (const w of c.warnings ?? []) warnings.add(`${lib}: ${w}`);
 }
-if (problems.length || warnings.size) {
+const NOISY = 0.15;
+const noisy = [];
+for (const row of table) {
+  for (const [lib, c] of Object.entries(row.cells)) {
+    if (typeof c.spread === 'number' && c.spread > NOISY) noisy.push(`${lib} ${row.id} ${Math.round(c.spread * 100)}%`);
+  }
+}
+if (problems.length || warnings.size || noisy.length) {
   console.log('');
   for (const p of problems) console.log(p);
   for (const w of warnings) console.log(`warning (marked !) ${w}`);
+  if (noisy.length) {
+    console.log(
+      `noisy (spread of the ${repeat > 1 ? 'passes' : 'rounds'}, interquartile range / median, over ${NOISY * 100}%): ${noisy.join(', ')}` +
+        (repeat > 1 ? '' : '; consider --repeat=3 on a quiet machine'),
+    );
+  }
 }
 
 if (target) {
@@ -256,7 +317,8 @@ md.push(`### Reactive core (\`npm run bench:reactive\`)`);
 md.push('');
 md.push(
   `${meta.date.slice(0, 10)} · Node ${meta.node} · ${meta.cpu} (${meta.cores} cores) · ${meta.platform}` +
-    (quick ? ' · **quick run**' : ''),
+    (quick ? ' · **quick run**' : '') +
+    (repeat > 1 ? ` · median of ${repeat} passes` : ''),
 );
 md.push('');
 md.push(`| Workload | Unit | ${results.map(libLabel).join(' | ')} |`);
@@ -276,6 +338,18 @@ md.push(
     'the ratio is to the fastest library in the row (1.00× = fastest, bold). ' +
     'Peers without a memo family use a `Map` from the argument to a computed (mobx: `keepAlive` computeds). ' +
     `mobx runs its production build (NODE_ENV=${meta.nodeEnv}).`,
+);
+md.push('');
+md.push('Workloads (one update = set one input and let every affected effect run; each run checks the values the effects saw and the number of effect runs):');
+md.push('');
+md.push('- **deep chain**: one input, 1,000 computeds each `previous + 1`, one effect on the last.');
+md.push('- **broad fan-out**: one input, 1,000 computeds `x + i`, one effect on each.');
+md.push('- **diamond**: one input, 1,000 computeds `x + i`, one computed summing them, one effect on the sum.');
+md.push(
+  '- **dynamic deps**: 100 inputs and a switch; 100 computeds (each with an effect) read the switch and then 10 inputs from the lower or upper half by its parity; updates alternate flipping the switch and setting one input.',
+);
+md.push(
+  '- **memo family**: `f(i) = i * 2 + shared` over 10,000 arguments, fresh input and family per round: (a) create it and make the 10k first calls, (b) call all 10k again, (c) set `shared` and call all 10k again (the set is timed too); (b) and (c) run 5 times back to back per round, figure per pass.',
 );
 if (target) {
   md.push('');

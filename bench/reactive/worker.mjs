@@ -13,8 +13,8 @@ const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : null;
 
 const cfg = quick
-  ? { warmupMs: 50, roundMs: 25, rounds: 3, memoWarmupRounds: 1, memoRounds: 3 }
-  : { warmupMs: 200, roundMs: 100, rounds: 5, memoWarmupRounds: 3, memoRounds: 9 };
+  ? { warmupMs: 50, roundMs: 25, rounds: 3, memoWarmupRounds: 2, memoRounds: 3, memoPasses: 2 }
+  : { warmupMs: 500, roundMs: 100, rounds: 7, memoWarmupRounds: 10, memoRounds: 21, memoPasses: 5 };
 
 function emit(result) {
   process.stdout.write(RESULT + JSON.stringify(result) + '\n');

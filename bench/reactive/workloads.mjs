@@ -1,9 +1,10 @@
 // The workloads. Each one builds its graph through the uniform adapter interface
 // (signal / computed / effect / batch / memoFamily), runs timed rounds, and checks
 // after every round (outside the timed region) that the effects saw what a correct
-// library must produce. A wrong value, or fewer effect runs than required, throws:
-// a broken library gets an error instead of a figure. More effect runs than a
-// glitch-free library with equality cut-off needs are reported as a warning.
+// library must produce. A wrong value, fewer effect runs than required, or a memo
+// family that does not memoise throws: a broken library gets an error instead of
+// a figure. More effect runs than a glitch-free library with equality cut-off
+// needs are reported as a warning.
 
 const now = () => performance.now();
 
@@ -13,8 +14,18 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function gc() {
-  if (typeof globalThis.gc === 'function') globalThis.gc();
+function quantile(sorted, q) {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+// Relative spread of the samples: interquartile range / median (one outlier
+// round, e.g. a context switch on a busy machine, barely moves it).
+export function spread(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return (quantile(s, 0.75) - quantile(s, 0.25)) / median(s);
 }
 
 export class BenchError extends Error {}
@@ -27,7 +38,7 @@ function fail(msg) {
 // Update workloads (1-4): a graph is built once; one "op" is one call of
 // step(n), which changes an input and lets every affected effect run (all four
 // libraries run effects synchronously when an input is set outside a batch).
-// check(n0, n1, runs) verifies the state after steps n0..n1-1 and returns a
+// check(n0, n1) verifies the state after steps n0..n1-1 and returns a
 // list of warnings. The figure is updates per second (median of the rounds).
 // ---------------------------------------------------------------------------
 
@@ -57,8 +68,9 @@ function runUpdates(lib, make, cfg) {
   }
   const ops = Math.max(1, Math.round(rate * cfg.roundMs));
   const samples = [];
+  // No forced GC between rounds: garbage an update leaves behind is part of its
+  // cost, and a full collection every round perturbs some libraries' steady state.
   for (let r = 0; r < cfg.rounds; r++) {
-    gc();
     w.reset();
     const t0 = now();
     for (let i = 0; i < ops; i++) w.step(n + i);
@@ -68,7 +80,7 @@ function runUpdates(lib, make, cfg) {
     samples.push((ops / dt) * 1000);
   }
   w.dispose();
-  return { value: median(samples), samples, opsPerRound: ops, warnings: [...warnings] };
+  return { value: median(samples), spread: spread(samples), samples, opsPerRound: ops, warnings: [...warnings] };
 }
 
 const N = 1000;
@@ -291,21 +303,28 @@ function checkRuns(label, runs, expected) {
 //   (c) recompute: set the shared input, call f(i) for all i (10k recomputes;
 //       the set is inside the timed region, since eager libraries pay for the
 //       invalidation there)
-// Figures are milliseconds per 10,000 calls (median of the rounds).
+// (b) and (c) are repeated cfg.memoPasses times back to back within the round
+// and timed together, since one pass takes well under a millisecond; the sample
+// is the time per pass. Figures are milliseconds per 10,000 calls (median of
+// the rounds).
 // ---------------------------------------------------------------------------
 
 const KEYS = 10000;
 
 function runMemo(lib, cfg) {
   if (typeof lib.memoFamily !== 'function') fail('adapter has no memoFamily');
+  const passes = cfg.memoPasses;
   const first = [];
   const hit = [];
   const recompute = [];
   const warnings = new Set();
   const base = KEYS * (KEYS - 1); // sum of i * 2
   const total = cfg.memoWarmupRounds + cfg.memoRounds;
+  // No forced GC between rounds: the previous round's family becomes garbage that
+  // V8 collects as it would in an application. (A forced full GC every round made
+  // V8 shrink its young generation, which slowed the allocating phases and made
+  // the figures swing between processes.)
   for (let r = 0; r < total; r++) {
-    gc();
     const shared = lib.signal(1);
     let calls = 0;
     const fn = (i) => {
@@ -313,6 +332,7 @@ function runMemo(lib, cfg) {
       return i * 2 + shared.get();
     };
 
+    // (a) first calls
     let acc = 0;
     let t0 = now();
     const f = lib.memoFamily(fn);
@@ -322,27 +342,42 @@ function runMemo(lib, cfg) {
     if (calls < KEYS) fail(`memo first: function ran ${calls} times for ${KEYS} new keys`);
     if (calls > KEYS) warnings.add(`memo first: function ran ${calls} times for ${KEYS} new keys`);
 
+    // (b) hits
     calls = 0;
-    acc = 0;
+    const hitSums = new Array(passes);
     t0 = now();
-    for (let i = 0; i < KEYS; i++) acc += f(i);
-    const tHit = now() - t0;
-    if (acc !== base + KEYS) fail(`memo hit: sum ${acc}, expected ${base + KEYS}`);
-    if (calls > 0) warnings.add(`memo hit: function ran ${calls} times on ${KEYS} repeated calls (not memoised)`);
+    for (let p = 0; p < passes; p++) {
+      acc = 0;
+      for (let i = 0; i < KEYS; i++) acc += f(i);
+      hitSums[p] = acc;
+    }
+    const tHit = (now() - t0) / passes;
+    for (const sum of hitSums) if (sum !== base + KEYS) fail(`memo hit: sum ${sum}, expected ${base + KEYS}`);
+    if (calls > 0) fail(`memo hit: function ran ${calls} times on ${passes * KEYS} repeated calls (not memoised)`);
 
+    // (c) invalidate + recompute
     calls = 0;
-    acc = 0;
+    const reSums = new Array(passes);
     t0 = now();
-    shared.set(2);
-    for (let i = 0; i < KEYS; i++) acc += f(i);
-    const tRe = now() - t0;
-    if (acc !== base + 2 * KEYS) fail(`memo recompute: sum ${acc}, expected ${base + 2 * KEYS}`);
-    if (calls < KEYS) fail(`memo recompute: function ran ${calls} times for ${KEYS} invalidated keys`);
-    if (calls > KEYS) warnings.add(`memo recompute: function ran ${calls} times for ${KEYS} invalidated keys`);
+    for (let p = 0; p < passes; p++) {
+      shared.set(p + 2);
+      acc = 0;
+      for (let i = 0; i < KEYS; i++) acc += f(i);
+      reSums[p] = acc;
+    }
+    const tRe = (now() - t0) / passes;
+    for (let p = 0; p < passes; p++) {
+      const expected = base + (p + 2) * KEYS;
+      if (reSums[p] !== expected) fail(`memo recompute: sum ${reSums[p]} after set(${p + 2}), expected ${expected}`);
+    }
+    const needed = passes * KEYS;
+    if (calls < needed) fail(`memo recompute: function ran ${calls} times for ${needed} invalidated calls`);
+    if (calls > needed) warnings.add(`memo recompute: function ran ${calls} times for ${needed} invalidated calls`);
     // per-key check, untimed
+    const last = passes + 1;
     for (let i = 0; i < KEYS; i++) {
       const v = f(i);
-      if (v !== i * 2 + 2) fail(`memo recompute: f(${i}) = ${v}, expected ${i * 2 + 2}`);
+      if (v !== i * 2 + last) fail(`memo recompute: f(${i}) = ${v}, expected ${i * 2 + last}`);
     }
 
     if (r >= cfg.memoWarmupRounds) {
@@ -352,7 +387,7 @@ function runMemo(lib, cfg) {
     }
   }
   const w = [...warnings];
-  const fig = (samples) => ({ value: median(samples), samples, warnings: w });
+  const fig = (samples) => ({ value: median(samples), spread: spread(samples), samples, warnings: w });
   return { 'memo-first': fig(first), 'memo-hit': fig(hit), 'memo-recompute': fig(recompute) };
 }
 
@@ -421,3 +456,6 @@ export const metrics = [
   { id: 'memo-hit', workload: 'memo', label: 'memo family: 10k hits', unit: 'ms / 10k', better: 'lower' },
   { id: 'memo-recompute', workload: 'memo', label: 'memo family: set input + 10k recomputes', unit: 'ms / 10k', better: 'lower' },
 ];
+
+// Graph builders of the update workloads, for experiments outside the runner.
+export const _makers = { 'deep-chain': deepChain, 'fan-out': fanOut, diamond, dynamic };

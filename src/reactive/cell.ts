@@ -51,7 +51,7 @@ class AsyncRun<T> {
 
 class RunContext implements CellContext {
   constructor(
-    private readonly cell: CellImpl<unknown>,
+    private readonly cell: ComputedCell<unknown>,
     private readonly runId: number,
   ) {}
 
@@ -109,25 +109,22 @@ class AsyncSide<T> {
   }
 }
 
-/** @internal */
-export class CellImpl<T> extends Node implements Cell<T> {
-  /** @internal */
-  _fn: (ctx: CellContext) => T | PromiseLike<T>;
+/**
+ * @internal What every computed node shares: reading, async runs, state, Observables.
+ * Subclasses say how to run the computation (`_invoke`) and what they are called.
+ */
+export abstract class ComputedCell<T> extends Node implements Cell<T> {
   /** @internal Counts computations; a run whose id is not the latest is superseded. */
   _runs = 0;
   /** @internal Made when the computation first returns a Promise. */
   _async: AsyncSide<T> | undefined = undefined;
-  private readonly ownName: string | undefined;
 
-  constructor(fn: (ctx: CellContext) => T | PromiseLike<T>, equals: EqualityFn<T>, name: string | undefined) {
+  constructor(equals: EqualityFn<T>) {
     super(COMPUTED | DIRTY, equals as Equals, undefined);
-    this._fn = fn;
-    this.ownName = name;
   }
 
-  get name(): string | undefined {
-    return this.ownName;
-  }
+  /** @internal Runs the computation once. */
+  abstract _invoke(runId: number): unknown;
 
   get(): T {
     return readComputed(this) as T;
@@ -140,12 +137,6 @@ export class CellImpl<T> extends Node implements Cell<T> {
     } finally {
       setActiveSub(prev);
     }
-  }
-
-  /** @internal Runs the computation once; memo entries override it. */
-  _invoke(runId: number): unknown {
-    const fn = this._fn;
-    return fn.length === 0 ? (fn as () => unknown)() : fn(new RunContext(this as CellImpl<unknown>, runId));
   }
 
   override _compute(): unknown {
@@ -187,10 +178,11 @@ export class CellImpl<T> extends Node implements Cell<T> {
         if (state.status === 'error') {
           subscriber.error(state.error);
         } else if (state.status === 'value') {
-          // A sync cell re-runs this only when its value changed; an async one also on
-          // each settle, so compare settled values.
+          // Compare with the last emission: an async cell re-runs this on each settle, and
+          // a sync one may change and change back within one batch.
           const side = this._async;
-          if (emitted && side?.run !== undefined && side.userEquals(last as T, state.value)) return;
+          const equals = side?.run !== undefined ? side.userEquals : (this.equals as EqualityFn<T>);
+          if (emitted && equals(last as T, state.value)) return;
           emitted = true;
           last = state.value;
           subscriber.next(state.value);
@@ -272,6 +264,30 @@ export class CellImpl<T> extends Node implements Cell<T> {
       side.state.set({ status: 'error', value: last.value, error: outcome });
       run.reject(outcome);
     }
+  }
+}
+
+/** @internal A cell made by `cell(fn)`. */
+export class CellImpl<T> extends ComputedCell<T> {
+  /** A computation that declares no parameter gets no context, saving an allocation per run. */
+  private readonly wantsContext: boolean;
+
+  constructor(
+    private readonly fn: (ctx: CellContext) => T | PromiseLike<T>,
+    equals: EqualityFn<T>,
+    private readonly ownName: string | undefined,
+  ) {
+    super(equals);
+    // Read once: `fn.length` is a slow accessor.
+    this.wantsContext = fn.length !== 0;
+  }
+
+  get name(): string | undefined {
+    return this.ownName;
+  }
+
+  _invoke(runId: number): unknown {
+    return this.wantsContext ? this.fn(new RunContext(this as ComputedCell<unknown>, runId)) : (this.fn as () => unknown)();
   }
 }
 

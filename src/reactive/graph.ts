@@ -121,7 +121,9 @@ export let globalVersion = 0;
 let batchDepth = 0;
 /** Nodes computing now, outermost first: the path reported by a CycleError. */
 const computing: Node[] = [];
-const effectQueue: Node[] = [];
+/** Due effects, in the order they were reached. Slots are reused: it never shrinks. */
+const effectQueue: (Node | undefined)[] = [];
+let queueLength = 0;
 let flushing = false;
 /**
  * Effects that keep re-triggering each other (an effect writing an input it reads)
@@ -146,10 +148,9 @@ export function setActiveSub(sub: Node | undefined): Node | undefined {
 /** Records that `sub` read `dep` (after `dep` was refreshed). */
 export function track(dep: Node, sub: Node): void {
   const prev = sub.depsTail;
-  if (prev !== undefined && prev.dep === dep) {
-    prev.version = dep.version;
-    return;
-  }
+  // Read again right after the last read of this run: keep the version of the first
+  // read, so a change between the two (across an `await`) is still seen as a change.
+  if (prev !== undefined && prev.dep === dep) return;
   const next = prev !== undefined ? prev.nextDep : sub.deps;
   if (next !== undefined && next.dep === dep) {
     next.version = dep.version;
@@ -191,7 +192,7 @@ function watch(node: Node): void {
   // Until now nothing pushed staleness to it. A watched node counts as fresh unless
   // flagged, and flagging it here would not reach its new subscriber, so bring it up
   // to date first (reads refresh before they link, so this rarely has work to do).
-  if (node.checkedAt !== globalVersion && !(node.flags & COMPUTING)) refresh(node);
+  if ((node.checkedAt !== globalVersion || node.flags & DIRTY) && !(node.flags & COMPUTING)) refresh(node);
   node.flags |= WATCHED;
   for (let link = node.deps; link !== undefined; link = link.nextDep) addSub(link.dep, link);
 }
@@ -237,9 +238,30 @@ export function propagate(node: Node): void {
     if (flags & EFFECT) {
       if (!(flags & (QUEUED | DISPOSED))) {
         sub.flags |= QUEUED;
-        effectQueue.push(sub);
+        effectQueue[queueLength++] = sub;
       }
     } else if (sub.subs !== undefined) {
+      propagate(sub);
+    }
+  }
+}
+
+/**
+ * Pushes a change of `node`'s own value: its direct subscribers read the old value,
+ * so they must recompute (DIRTY, no check needed); everything further down may have
+ * to (STALE, checked when read).
+ */
+function propagateChange(node: Node): void {
+  for (let link = node.subs; link !== undefined; link = link.nextSub) {
+    const sub = link.sub;
+    const flags = sub.flags;
+    sub.flags = flags | DIRTY | STALE;
+    if (flags & EFFECT) {
+      if (!(flags & (QUEUED | DISPOSED))) {
+        sub.flags |= QUEUED;
+        effectQueue[queueLength++] = sub;
+      }
+    } else if (!(flags & STALE) && sub.subs !== undefined) {
       propagate(sub);
     }
   }
@@ -252,7 +274,7 @@ export function write(node: Node, value: unknown): boolean {
   node.flags &= ~HAS_ERROR;
   node.version++;
   globalVersion++;
-  propagate(node);
+  propagateChange(node);
   flushIfIdle();
   return true;
 }
@@ -263,7 +285,7 @@ export function writeError(node: Node, error: unknown): void {
   node.flags |= HAS_ERROR;
   node.version++;
   globalVersion++;
-  propagate(node);
+  propagateChange(node);
   flushIfIdle();
 }
 
@@ -282,8 +304,25 @@ export function refresh(node: Node): void {
   const flags = node.flags;
   if (flags & COMPUTING) throw cycleThrough(node);
   if (!(flags & (STALE | DIRTY)) && (flags & WATCHED || node.checkedAt === globalVersion)) return;
-  if (flags & DIRTY || depsChanged(node)) recompute(node);
-  else node.flags &= ~STALE;
+  if (!(flags & DIRTY)) {
+    // Checking counts as computing: a dependency that reads this node back closes a
+    // cycle, and the CycleError should name this node too.
+    node.flags = flags | COMPUTING;
+    computing.push(node);
+    let changed: boolean;
+    try {
+      changed = depsChanged(node);
+    } finally {
+      computing.pop();
+      node.flags &= ~COMPUTING;
+    }
+    if (!changed) {
+      node.flags &= ~STALE;
+      node.checkedAt = globalVersion;
+      return;
+    }
+  }
+  recompute(node);
   node.checkedAt = globalVersion;
 }
 
@@ -314,7 +353,8 @@ export function recompute(node: Node): void {
     computing.pop();
     activeSub = prevSub;
     node.flags &= ~COMPUTING;
-    purgeDeps(node);
+    const tail = node.depsTail as Link | undefined; // set by the computation's reads
+    if (tail !== undefined ? tail.nextDep !== undefined : node.deps !== undefined) purgeDeps(node);
   }
   if (threw) {
     if (!(node.flags & HAS_ERROR) || node.value !== value) {
@@ -355,7 +395,7 @@ export function readComputed(node: Node): unknown {
     throw error;
   }
   if (sub !== undefined) track(node, sub);
-  else if (effectQueue.length !== 0) flushIfIdle();
+  else if (queueLength !== 0) flushIfIdle();
   if (node.flags & HAS_ERROR) throw node.value;
   return node.value;
 }
@@ -372,15 +412,8 @@ export function isFresh(node: Node): boolean {
 
 // ---- batches and effects -----------------------------------------------------------
 
-export function queueEffect(node: Node): void {
-  if (!(node.flags & (QUEUED | DISPOSED))) {
-    node.flags |= QUEUED;
-    effectQueue.push(node);
-  }
-}
-
 export function flushIfIdle(): void {
-  if (batchDepth === 0 && computing.length === 0 && !flushing && effectQueue.length !== 0) flush();
+  if (batchDepth === 0 && computing.length === 0 && !flushing && queueLength !== 0) flush();
 }
 
 /** Runs queued effects until none is left; rethrows the first error afterwards. */
@@ -390,8 +423,9 @@ function flush(): void {
   let failed = false;
   let index = 0;
   try {
-    while (index < effectQueue.length) {
-      const node = effectQueue[index++] as Node;
+    while (index < queueLength) {
+      const node = effectQueue[index] as Node;
+      effectQueue[index++] = undefined;
       node.flags &= ~QUEUED;
       if (node.flags & DISPOSED) continue;
       if (index > MAX_EFFECT_RUNS_PER_FLUSH) {
@@ -410,7 +444,11 @@ function flush(): void {
       }
     }
   } finally {
-    effectQueue.length = 0;
+    for (let i = index; i < queueLength; i++) {
+      (effectQueue[i] as Node).flags &= ~QUEUED;
+      effectQueue[i] = undefined;
+    }
+    queueLength = 0;
     flushing = false;
   }
   if (failed) throw firstError;

@@ -46,7 +46,7 @@ export class InputImpl<T> extends Node implements Input<T> {
   }
 
   observe(): Observable<T> {
-    return observeReads(() => this.get());
+    return observeReads(() => this.get(), this.equals as (a: T, b: T) => boolean);
   }
 
   [observableKey](): Observable<T> {

@@ -5,11 +5,11 @@
  */
 import { Observable } from 'rxjs';
 import { batch } from './batch.js';
-import { CellImpl, checkEquals, checkFunction } from './cell.js';
+import { checkEquals, checkFunction, ComputedCell } from './cell.js';
 import type { Cell } from './context.js';
 import { bumpGlobalVersion, COMPUTING, DIRTY, dropDeps, HAS_ERROR, invalidate, isFresh, WATCHED } from './graph.js';
 import { canonicalKey } from './key.js';
-import type { MemoOptions } from './options.js';
+import type { EqualityFn, MemoOptions } from './options.js';
 
 /** A memoised function: call it like the function it wraps. */
 export interface MemoFn<A extends unknown[], R> {
@@ -34,62 +34,65 @@ export interface MemoFn<A extends unknown[], R> {
 }
 
 const DEFAULT_MAX = 10_000;
+/** An evicted entry: it computes by calling the family, so it follows whichever entry now holds its arguments. */
+const FORWARDING = 1 << 12;
 
 /** What entries share: the function, the lookup and the family's name. */
 interface Family {
   readonly fn: (...args: unknown[]) => unknown;
   readonly call: (...args: unknown[]) => unknown;
   readonly familyName: string;
-  readonly forget: (entry: MemoEntry<unknown>) => void;
+  /** A timed entry computed: make sure a sweep will expire it. */
+  readonly stamped: (expiresAt: number) => void;
 }
 
-class MemoEntry<R> extends CellImpl<R> {
+class MemoEntry<R> extends ComputedCell<R> {
   /** Clock tick of the last call; the least recent unwatched entries are evicted first. */
   lastUsed = 0;
-  /** When the value was last computed (ms since epoch), for `ttlMs`. */
-  computedAt = 0;
-  /** Evicted: it computes by calling the family, so it follows whichever entry now holds its arguments. */
-  forwarding = false;
 
   constructor(
     readonly family: Family,
     readonly args: readonly unknown[],
-    /** Its key in the family's map: the argument itself for a lone number or string. */
-    readonly mapKey: unknown,
-    equals: MemoOptions<R>['equals'],
+    equals: EqualityFn<R>,
   ) {
-    super(family.fn as () => R, checkEquals(equals), undefined);
+    super(equals);
   }
 
-  override get name(): string {
+  /** Its key in the family's map. */
+  get mapKey(): unknown {
+    return mapKeyOf(this.args);
+  }
+
+  get name(): string {
     const key = canonicalKey(this.args);
     return `${this.family.familyName}(${key.length > 80 ? `${key.slice(1, 78)}…` : key.slice(1, -1)})`;
   }
 
-  override _invoke(): unknown {
-    return (this.forwarding ? this.family.call : this.family.fn)(...this.args);
+  _invoke(): unknown {
+    return (this.flags & FORWARDING ? this.family.call : this.family.fn)(...this.args);
   }
 }
 
-/** An entry of a family with `ttlMs`: stamps each computation and forgets itself when it expires. */
+/**
+ * An entry of a family with `ttlMs`: stamps each computation. The family's sweep
+ * forgets it when it expires; no timer per entry, so nothing but the map holds it.
+ */
 class TimedMemoEntry<R> extends MemoEntry<R> {
+  /** When the value was last computed (ms since epoch); 0 once forgotten. */
+  computedAt = 0;
+
   constructor(
     family: Family,
     args: readonly unknown[],
-    mapKey: unknown,
-    equals: MemoOptions<R>['equals'],
+    equals: EqualityFn<R>,
     private readonly ttlMs: number,
   ) {
-    super(family, args, mapKey, equals);
+    super(family, args, equals);
   }
 
   override _invoke(): unknown {
-    const stamp = (this.computedAt = Date.now());
-    const timer = setTimeout(() => {
-      // Expiry is a change: observers re-emit and cells that read the value recompute.
-      if (this.computedAt === stamp) this.family.forget(this as unknown as MemoEntry<unknown>);
-    }, this.ttlMs);
-    timer.unref?.();
+    this.computedAt = Date.now();
+    this.family.stamped(this.computedAt + this.ttlMs);
     return super._invoke();
   }
 }
@@ -143,8 +146,7 @@ function mapKeyOf(args: readonly unknown[]): unknown {
 export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoOptions<R>): MemoFn<A, R> {
   checkFunction(fn);
   const { max, ttlMs } = checkOptions(options as MemoOptions<unknown> | undefined);
-  const equals = options?.equals;
-  checkEquals(equals);
+  const equals = checkEquals(options?.equals);
   const entries = new Map<unknown, MemoEntry<R>>();
   let clock = 0;
 
@@ -156,15 +158,40 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
     fn: fn as (...args: unknown[]) => unknown,
     call: memoised as unknown as (...args: unknown[]) => unknown,
     familyName,
-    forget: (entry) => forgetEntry(entry as unknown as MemoEntry<R>),
+    stamped: (expiresAt) => scheduleSweep(expiresAt),
   };
+
+  // Expiry is a change: observers re-emit and cells that read an entry recompute. One
+  // timer per family sweeps the map; it fires at most every tenth of the ttl, so an
+  // entry is forgotten at most ttlMs / 10 late (a call checks its entry exactly).
+  let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  function scheduleSweep(at: number): void {
+    if (sweepTimer !== undefined) return;
+    sweepTimer = setTimeout(sweep, Math.max(0, at - Date.now()));
+    sweepTimer.unref?.();
+  }
+  function sweep(): void {
+    sweepTimer = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    batch(() => {
+      for (const entry of [...entries.values()]) {
+        const { computedAt } = entry as TimedMemoEntry<R>;
+        if (computedAt === 0) continue;
+        const due = computedAt + (ttlMs as number);
+        if (due <= now) forgetEntry(entry);
+        else if (due < next) next = due;
+      }
+    });
+    if (next !== Infinity) scheduleSweep(Math.max(next, now + (ttlMs as number) / 10));
+  }
 
   function entryFor(args: A): MemoEntry<R> {
     const mapKey = mapKeyOf(args);
     let entry = entries.get(mapKey);
     if (entry === undefined) {
       entry = create(args, mapKey);
-    } else if (ttlMs !== undefined && expired(entry, ttlMs)) {
+    } else if (ttlMs !== undefined && expired(entry as TimedMemoEntry<R>, ttlMs)) {
       forgetEntry(entry);
       entry = entries.get(mapKey) ?? create(args, mapKey);
     }
@@ -175,8 +202,8 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   function create(args: A, mapKey: unknown): MemoEntry<R> {
     const entry: MemoEntry<R> =
       ttlMs === undefined
-        ? new MemoEntry(family, args, mapKey, equals)
-        : new TimedMemoEntry(family, args, mapKey, equals, ttlMs);
+        ? new MemoEntry(family, args, equals)
+        : new TimedMemoEntry(family, args, equals, ttlMs);
     entries.set(mapKey, entry);
     entry.lastUsed = ++clock;
     if (entries.size > max) evictLeastRecentlyUsed(entry);
@@ -189,9 +216,9 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
    * still see a `forget` of those arguments.
    */
   function evict(entry: MemoEntry<R>): void {
-    if (entries.get(entry.mapKey) === entry) entries.delete(entry.mapKey);
-    entry.forwarding = true;
-    entry.flags |= DIRTY;
+    const mapKey = entry.mapKey;
+    if (entries.get(mapKey) === entry) entries.delete(mapKey);
+    entry.flags |= FORWARDING | DIRTY;
     dropDeps(entry);
   }
 
@@ -209,6 +236,7 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   }
 
   function forgetEntry(entry: MemoEntry<R>): void {
+    if (entry instanceof TimedMemoEntry) entry.computedAt = 0;
     if (!(entry.flags & WATCHED)) evict(entry);
     invalidate(entry);
   }

@@ -10,13 +10,16 @@ export const observableKey: symbol | '@@observable' =
   (typeof Symbol === 'function' && (Symbol as unknown as { observable?: symbol }).observable) || '@@observable';
 
 /**
- * An Observable that emits `read()` on subscribe and whenever it changes, and errors
- * when `read()` throws. Each subscription is an effect: it keeps what it reads watched,
- * and unsubscribing releases it.
+ * An Observable that emits `read()` on subscribe and whenever it changes to a value
+ * not `equals` to the last one emitted, and errors when `read()` throws. Each
+ * subscription is an effect: it keeps what it reads watched, and unsubscribing
+ * releases it.
  */
-export function observeReads<T>(read: () => T): Observable<T> {
-  return new Observable<T>((subscriber) =>
-    effect(() => {
+export function observeReads<T>(read: () => T, equals: (a: T, b: T) => boolean): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    let last: T | undefined;
+    let emitted = false;
+    return effect(() => {
       let value: T;
       try {
         value = read();
@@ -24,7 +27,11 @@ export function observeReads<T>(read: () => T): Observable<T> {
         subscriber.error(error);
         return;
       }
+      // Changed and changed back within one batch: the effect re-runs, the value is the same.
+      if (emitted && equals(last as T, value)) return;
+      emitted = true;
+      last = value;
       subscriber.next(value);
-    }),
-  );
+    });
+  });
 }
