@@ -4,7 +4,7 @@
  * an async cell: its runs are tracked across `await` through the context, and a run
  * that a newer one supersedes is aborted and never overwrites it.
  */
-import { Observable } from 'rxjs';
+import { Observable, type Subscribable } from 'rxjs';
 import type { AsyncCell, AsyncState, Cell, CellContext, Readable } from './context.js';
 import { effect } from './effect.js';
 import {
@@ -20,7 +20,7 @@ import {
   type Equals,
 } from './graph.js';
 import { InputImpl } from './input.js';
-import { observableKey } from './observable.js';
+import { installObservableInterop } from './observable.js';
 import type { CellOptions, EqualityFn } from './options.js';
 
 /** One run of an async cell: its abort signal and the Promise its readers hold. */
@@ -114,6 +114,8 @@ class AsyncSide<T> {
  * Subclasses say how to run the computation (`_invoke`) and what they are called.
  */
 export abstract class ComputedCell<T> extends Node implements Cell<T> {
+  /** Installed on the prototype below, under the runtime's interop key. */
+  declare [Symbol.observable]: () => Subscribable<T>;
   /** @internal Counts computations; a run whose id is not the latest is superseded. */
   _runs = 0;
   /** @internal Made when the computation first returns a Promise. */
@@ -191,9 +193,6 @@ export abstract class ComputedCell<T> extends Node implements Cell<T> {
     });
   }
 
-  [observableKey](): Observable<T> {
-    return this.observe();
-  }
 
   /** @internal */
   _signalFor(runId: number): AbortSignal {
@@ -266,6 +265,8 @@ export abstract class ComputedCell<T> extends Node implements Cell<T> {
     }
   }
 }
+
+installObservableInterop(ComputedCell);
 
 /** @internal A cell made by `cell(fn)`. */
 export class CellImpl<T> extends ComputedCell<T> {
@@ -342,5 +343,5 @@ export function cell<T>(fn: (ctx: CellContext) => Promise<T>, options?: CellOpti
 export function cell<T>(fn: (ctx: CellContext) => T, options?: CellOptions<T>): Cell<T>;
 export function cell<T>(fn: (ctx: CellContext) => T | Promise<T>, options?: CellOptions<T>): Cell<T> | AsyncCell<T> {
   checkFunction(fn);
-  return new CellImpl<T>(fn, checkEquals(options?.equals), options?.name) as Cell<T> | AsyncCell<T>;
+  return new CellImpl<T>(fn, checkEquals(options?.equals), options?.name) as unknown as Cell<T> | AsyncCell<T>;
 }

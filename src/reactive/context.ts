@@ -1,7 +1,7 @@
 /**
  * Public shapes shared by inputs, cells and memo entries. Types only.
  */
-import type { Observable } from 'rxjs';
+import type { Observable, Subscribable } from 'rxjs';
 
 /** Anything whose value can be read and tracked: an input, a cell, a memo entry. */
 export interface Readable<T> {
@@ -11,6 +11,8 @@ export interface Readable<T> {
   peek(): T;
   /** An rxjs Observable: the current value on subscribe, then each distinct later value. */
   observe(): Observable<T>;
+  /** The interop protocol: lets rxjs `from(readable)` (and other libraries) subscribe. */
+  [Symbol.observable](): Subscribable<T>;
   readonly name: string | undefined;
 }
 
@@ -46,11 +48,12 @@ export interface Cell<T> extends Readable<T> {
  * value of the current run (following any run that supersedes it); `state()` tells
  * whether a run is pending and holds the last settled value or error.
  */
-export interface AsyncCell<T> extends Omit<Readable<Promise<T>>, 'observe'> {
+export interface AsyncCell<T> extends Omit<Readable<Promise<T>>, 'observe' | typeof Symbol.observable> {
   state(): AsyncState<T>;
   settled(): Promise<T>;
   /** Emits each distinct settled value; an error ends the Observable. */
   observe(): Observable<T>;
+  [Symbol.observable](): Subscribable<T>;
 }
 
 /** A value set from outside: the roots of the graph. */

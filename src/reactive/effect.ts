@@ -22,13 +22,15 @@ import type { EffectOptions } from './options.js';
 type Cleanup = () => void;
 type EffectFn = () => void | Cleanup;
 
+const noop = (): void => {};
+
 class EffectNode extends Node {
   cleanup: Cleanup | undefined = undefined;
   /** Effects created during this effect's last run; disposed before it runs again. */
   children: Cleanup[] | undefined = undefined;
 
   constructor(
-    readonly fn: EffectFn,
+    public fn: EffectFn,
     readonly name: string | undefined,
   ) {
     super(EFFECT | WATCHED | DIRTY, Object.is, undefined);
@@ -38,6 +40,8 @@ class EffectNode extends Node {
     if (this.flags & DISPOSED) return;
     dropDeps(this);
     this.flags = DISPOSED;
+    // The disposer may be kept long after: let go of what the function captured.
+    this.fn = noop;
     this.runCleanup();
   };
 

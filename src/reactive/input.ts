@@ -1,14 +1,16 @@
 /**
  * Inputs: values set from outside, the roots of the graph (ReacTcl's `react x == value`).
  */
-import type { Observable } from 'rxjs';
+import type { Observable, Subscribable } from 'rxjs';
 import { activeSub, HAS_ERROR, Node, track, write, type Equals } from './graph.js';
 import type { Input } from './context.js';
-import { observableKey, observeReads } from './observable.js';
+import { installObservableInterop, observeReads } from './observable.js';
 import type { InputOptions } from './options.js';
 
 /** @internal */
 export class InputImpl<T> extends Node implements Input<T> {
+  /** Installed on the prototype below, under the runtime's interop key. */
+  declare [Symbol.observable]: () => Subscribable<T>;
   private readonly ownName: string | undefined;
 
   constructor(value: T, options?: InputOptions<T>) {
@@ -49,10 +51,9 @@ export class InputImpl<T> extends Node implements Input<T> {
     return observeReads(() => this.get(), this.equals as (a: T, b: T) => boolean);
   }
 
-  [observableKey](): Observable<T> {
-    return this.observe();
-  }
 }
+
+installObservableInterop(InputImpl);
 
 /**
  * Creates an input: a value you set, which cells and effects that read it follow.

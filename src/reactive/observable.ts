@@ -5,9 +5,25 @@
 import { Observable } from 'rxjs';
 import { effect } from './effect.js';
 
-/** The interop key rxjs looks for: `Symbol.observable` where defined, else '@@observable'. */
-export const observableKey: symbol | '@@observable' =
-  (typeof Symbol === 'function' && (Symbol as unknown as { observable?: symbol }).observable) || '@@observable';
+/**
+ * Makes instances of `cls` interop Observables: rxjs `from(x)` looks for a method under
+ * `Symbol.observable` where the runtime defines it, else under '@@observable' (which
+ * one rxjs picked depends on when it loaded, so define both).
+ */
+export function installObservableInterop(cls: { prototype: { observe(): unknown } }): void {
+  const keys: PropertyKey[] = ['@@observable'];
+  const wellKnown = (Symbol as unknown as { observable?: symbol }).observable;
+  if (typeof wellKnown === 'symbol') keys.push(wellKnown);
+  for (const key of keys) {
+    Object.defineProperty(cls.prototype, key, {
+      value: function interop(this: { observe(): unknown }) {
+        return this.observe();
+      },
+      configurable: true,
+      writable: true,
+    });
+  }
+}
 
 /**
  * An Observable that emits `read()` on subscribe and whenever it changes to a value
