@@ -305,18 +305,7 @@ export function refresh(node: Node): void {
   if (flags & COMPUTING) throw cycleThrough(node);
   if (!(flags & (STALE | DIRTY)) && (flags & WATCHED || node.checkedAt === globalVersion)) return;
   if (!(flags & DIRTY)) {
-    // Checking counts as computing: a dependency that reads this node back closes a
-    // cycle, and the CycleError should name this node too.
-    node.flags = flags | COMPUTING;
-    computing.push(node);
-    let changed: boolean;
-    try {
-      changed = depsChanged(node);
-    } finally {
-      computing.pop();
-      node.flags &= ~COMPUTING;
-    }
-    if (!changed) {
+    if (!inputsChanged(node)) {
       node.flags &= ~STALE;
       node.checkedAt = globalVersion;
       return;
@@ -326,8 +315,35 @@ export function refresh(node: Node): void {
   node.checkedAt = globalVersion;
 }
 
-function depsChanged(node: Node): boolean {
+/**
+ * Did a dependency of `node` change? Inputs are compared directly; from the first
+ * computed dependency on, checking counts as computing: a dependency that reads this
+ * node back closes a cycle, and the CycleError should name this node too.
+ */
+function inputsChanged(node: Node): boolean {
   for (let link = node.deps; link !== undefined; link = link.nextDep) {
+    const dep = link.dep;
+    if (dep.flags & COMPUTED) {
+      node.flags |= COMPUTING;
+      computing.push(node);
+      try {
+        return depsChangedFrom(link);
+      } finally {
+        computing.pop();
+        node.flags &= ~COMPUTING;
+      }
+    }
+    if (dep.version !== link.version) return true;
+  }
+  return false;
+}
+
+function depsChanged(node: Node): boolean {
+  return depsChangedFrom(node.deps);
+}
+
+function depsChangedFrom(first: Link | undefined): boolean {
+  for (let link = first; link !== undefined; link = link.nextDep) {
     const dep = link.dep;
     if (dep.flags & COMPUTED) refresh(dep);
     if (dep.version !== link.version) return true;
@@ -386,13 +402,17 @@ export function bumpGlobalVersion(): void {
 
 export function readComputed(node: Node): unknown {
   const sub = activeSub;
-  try {
-    refresh(node);
-  } catch (error) {
-    // A cycle: the reader still depends on this node, so that breaking the cycle
-    // later (a new version of this node) makes the reader compute again.
-    if (sub !== undefined) track(node, sub);
-    throw error;
+  const flags = node.flags;
+  // Inline the fresh case: it is the hot path of every hit.
+  if (flags & (STALE | DIRTY | COMPUTING) || (!(flags & WATCHED) && node.checkedAt !== globalVersion)) {
+    try {
+      refresh(node);
+    } catch (error) {
+      // A cycle: the reader still depends on this node, so that breaking the cycle
+      // later (a new version of this node) makes the reader compute again.
+      if (sub !== undefined) track(node, sub);
+      throw error;
+    }
   }
   if (sub !== undefined) track(node, sub);
   else if (queueLength !== 0) flushIfIdle();

@@ -46,16 +46,25 @@ interface Family {
   readonly stamped: (expiresAt: number) => void;
 }
 
+/** Its arguments are one number or string, held as is: no array per entry. */
+const LONE_ARGUMENT = 1 << 13;
+
 class MemoEntry<R> extends ComputedCell<R> {
   /** Clock tick of the last call; the least recent unwatched entries are evicted first. */
   lastUsed = 0;
 
   constructor(
     readonly family: Family,
-    readonly args: readonly unknown[],
+    /** The arguments: an array, or the lone argument itself when flagged `LONE_ARGUMENT`. */
+    private readonly argument: unknown,
     equals: EqualityFn<R>,
   ) {
     super(equals);
+    if (!Array.isArray(argument)) this.flags |= LONE_ARGUMENT;
+  }
+
+  get args(): readonly unknown[] {
+    return this.flags & LONE_ARGUMENT ? [this.argument] : (this.argument as unknown[]);
   }
 
   /** Its key in the family's map. */
@@ -69,7 +78,8 @@ class MemoEntry<R> extends ComputedCell<R> {
   }
 
   _invoke(): unknown {
-    return (this.flags & FORWARDING ? this.family.call : this.family.fn)(...this.args);
+    const fn = this.flags & FORWARDING ? this.family.call : this.family.fn;
+    return this.flags & LONE_ARGUMENT ? fn(this.argument) : fn(...(this.argument as unknown[]));
   }
 }
 
@@ -83,11 +93,11 @@ class TimedMemoEntry<R> extends MemoEntry<R> {
 
   constructor(
     family: Family,
-    args: readonly unknown[],
+    argument: unknown,
     equals: EqualityFn<R>,
     private readonly ttlMs: number,
   ) {
-    super(family, args, equals);
+    super(family, argument, equals);
   }
 
   override _invoke(): unknown {
@@ -124,6 +134,15 @@ function mapKeyOf(args: readonly unknown[]): unknown {
   return canonicalKey(args);
 }
 
+/** A lone number or string argument itself, else the arguments array. */
+function loneOrAll(args: readonly unknown[]): unknown {
+  if (args.length === 1) {
+    const only = args[0];
+    if (typeof only === 'number' || typeof only === 'string') return only;
+  }
+  return args;
+}
+
 /**
  * Memoises `fn` per argument list. Each entry is a cell: it records what `fn` read
  * (inputs, cells, other memo entries, the family itself for recursion) and recomputes
@@ -150,8 +169,21 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   const entries = new Map<unknown, MemoEntry<R>>();
   let clock = 0;
 
-  const memoised = function memoised(...args: A): R {
-    return entryFor(args).get();
+  const memoised = function memoised(): R {
+    // A lone number is the common case (and the benchmark's): look it up without
+    // materialising an argument array.
+    if (arguments.length === 1) {
+      const only: unknown = arguments[0];
+      if (typeof only === 'number' && ttlMs === undefined) {
+        const entry = entries.get(only);
+        if (entry !== undefined) {
+          entry.lastUsed = ++clock;
+          return entry.get();
+        }
+        return create(only, only).get();
+      }
+    }
+    return entryFor(Array.prototype.slice.call(arguments) as A).get();
   } as MemoFn<A, R>;
   const familyName = options?.name ?? (fn.name || 'memo');
   const family: Family = {
@@ -190,20 +222,21 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
     const mapKey = mapKeyOf(args);
     let entry = entries.get(mapKey);
     if (entry === undefined) {
-      entry = create(args, mapKey);
+      entry = create(loneOrAll(args), mapKey);
     } else if (ttlMs !== undefined && expired(entry as TimedMemoEntry<R>, ttlMs)) {
       forgetEntry(entry);
-      entry = entries.get(mapKey) ?? create(args, mapKey);
+      entry = entries.get(mapKey) ?? create(loneOrAll(args), mapKey);
     }
     entry.lastUsed = ++clock;
     return entry;
   }
 
-  function create(args: A, mapKey: unknown): MemoEntry<R> {
+  /** `argument`: the lone number or string argument as is, else the argument array. */
+  function create(argument: unknown, mapKey: unknown): MemoEntry<R> {
     const entry: MemoEntry<R> =
       ttlMs === undefined
-        ? new MemoEntry(family, args, equals)
-        : new TimedMemoEntry(family, args, equals, ttlMs);
+        ? new MemoEntry(family, argument, equals)
+        : new TimedMemoEntry(family, argument, equals, ttlMs);
     entries.set(mapKey, entry);
     entry.lastUsed = ++clock;
     if (entries.size > max) evictLeastRecentlyUsed(entry);
