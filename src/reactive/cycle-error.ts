@@ -15,11 +15,24 @@ export class CycleError extends Error {
   readonly cells: readonly string[];
 
   constructor(cells: readonly string[]) {
-    super(
-      `Cycle detected: ${cells.join(' -> ')}. ` +
-        'A cell may not read itself, directly or through other cells; break the cycle with an input.',
-    );
+    super(messageFor(cells));
     this.name = 'CycleError';
     this.cells = cells;
   }
+
+  /**
+   * @internal The graph learns the whole cycle while unwinding from where it was found;
+   * it completes the names here before anyone outside the cycle sees the error.
+   */
+  _setCells(cells: readonly string[]): void {
+    (this as { cells: readonly string[] }).cells = cells;
+    this.message = messageFor(cells);
+  }
+}
+
+function messageFor(cells: readonly string[]): string {
+  return (
+    `Cycle detected: ${cells.join(' -> ')}. ` +
+    'A cell may not read itself, directly or through other cells; break the cycle with an input.'
+  );
 }

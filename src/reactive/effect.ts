@@ -13,7 +13,6 @@ import {
   endRun,
   flushIfIdle,
   Node,
-  setEffectRunner,
   setActiveSub,
   WATCHED,
 } from './graph.js';
@@ -34,6 +33,10 @@ class EffectNode extends Node {
     readonly name: string | undefined,
   ) {
     super(EFFECT | WATCHED | DIRTY, Object.is, undefined);
+  }
+
+  override _run(): void {
+    runEffect(this);
   }
 
   dispose = (): void => {
@@ -87,8 +90,6 @@ function runEffect(node: Node): void {
     record.runCleanup();
   }
 }
-
-setEffectRunner(runEffect);
 
 /**
  * Runs `fn` now and again whenever something it read changes. A function returned by

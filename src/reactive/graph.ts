@@ -100,6 +100,9 @@ export abstract class Node {
     return this.value;
   }
 
+  /** Runs an effect that is due (nodes flagged `EFFECT`); the effect module implements it. */
+  _run(): void {}
+
   /** The name shown in errors. */
   abstract get name(): string | undefined;
 
@@ -119,23 +122,27 @@ export let activeSub: Node | undefined;
 /** Counts every write; an unwatched node checked at the current count is fresh. */
 export let globalVersion = 0;
 let batchDepth = 0;
-/** Nodes computing now, outermost first: the path reported by a CycleError. */
-const computing: Node[] = [];
+/** How many computations (and dependency checks) are running now, nested. */
+let computeDepth = 0;
+/**
+ * Cycles found but not yet reported whole. A CycleError is thrown where a node is read
+ * while it computes; each computation it unwinds through adds its name, until it
+ * reaches the frame of that node, which closes the path. No stack is kept for this on
+ * the hot path.
+ */
+const openCycles = new WeakMap<CycleError, { readonly closing: Node; readonly unwound: string[] }>();
 /** Due effects, in the order they were reached. Slots are reused: it never shrinks. */
 const effectQueue: (Node | undefined)[] = [];
 let queueLength = 0;
 let flushing = false;
+/** Effects whose function is running now (outside a flush: being created). */
+let effectsRunning = 0;
 /**
  * Effects that keep re-triggering each other (an effect writing an input it reads)
  * would loop forever; one flush may run at most this many effects.
  */
 const MAX_EFFECT_RUNS_PER_FLUSH = 1_000_000;
 
-/** Called when an effect node is due: the effect module runs it. */
-let runEffectHook: (node: Node) => void = () => {};
-export function setEffectRunner(run: (node: Node) => void): void {
-  runEffectHook = run;
-}
 
 export function setActiveSub(sub: Node | undefined): Node | undefined {
   const prev = activeSub;
@@ -325,13 +332,19 @@ function inputsChanged(node: Node): boolean {
     const dep = link.dep;
     if (dep.flags & COMPUTED) {
       node.flags |= COMPUTING;
-      computing.push(node);
+      computeDepth++;
+      let changed: boolean;
       try {
-        return depsChangedFrom(link);
-      } finally {
-        computing.pop();
+        changed = depsChangedFrom(link);
+      } catch (error) {
+        computeDepth--;
         node.flags &= ~COMPUTING;
+        unwindCycle(error, node);
+        throw error;
       }
+      computeDepth--;
+      node.flags &= ~COMPUTING;
+      return changed;
     }
     if (dep.version !== link.version) return true;
   }
@@ -357,7 +370,7 @@ export function recompute(node: Node): void {
   activeSub = node;
   node.depsTail = undefined;
   node.flags = (node.flags & ~(STALE | DIRTY)) | COMPUTING;
-  computing.push(node);
+  computeDepth++;
   let value: unknown;
   let threw = false;
   try {
@@ -365,8 +378,9 @@ export function recompute(node: Node): void {
   } catch (error) {
     value = error;
     threw = true;
+    unwindCycle(error, node);
   } finally {
-    computing.pop();
+    computeDepth--;
     activeSub = prevSub;
     node.flags &= ~COMPUTING;
     const tail = node.depsTail as Link | undefined; // set by the computation's reads
@@ -386,10 +400,23 @@ export function recompute(node: Node): void {
 }
 
 function cycleThrough(node: Node): CycleError {
-  const start = computing.indexOf(node);
-  const path = (start < 0 ? [node] : computing.slice(start)).map((n) => n.label);
-  path.push(node.label);
-  return new CycleError(path);
+  const error = new CycleError([node.label, node.label]);
+  openCycles.set(error, { closing: node, unwound: [] });
+  return error;
+}
+
+/** A computation of `node` is ending with `error`: if it is an open cycle, name `node` on it. */
+function unwindCycle(error: unknown, node: Node): void {
+  if (!(error instanceof CycleError)) return;
+  const open = openCycles.get(error);
+  if (open === undefined) return;
+  if (node !== open.closing) {
+    open.unwound.push(node.label);
+    return;
+  }
+  openCycles.delete(error);
+  const label = node.label;
+  error._setCells([label, ...open.unwound.reverse(), label]);
 }
 
 /**
@@ -433,7 +460,17 @@ export function isFresh(node: Node): boolean {
 // ---- batches and effects -----------------------------------------------------------
 
 export function flushIfIdle(): void {
-  if (batchDepth === 0 && computing.length === 0 && !flushing && queueLength !== 0) flush();
+  if (batchDepth === 0 && computeDepth === 0 && effectsRunning === 0 && !flushing && queueLength !== 0) flush();
+}
+
+class EffectLoopError extends Error {
+  constructor() {
+    super(
+      `Effects ran ${MAX_EFFECT_RUNS_PER_FLUSH} times in one flush: an effect probably writes an input ` +
+        'it also reads, so it re-triggers itself. Read that input with untracked(), or compute the value in a cell.',
+    );
+    this.name = 'EffectLoopError';
+  }
 }
 
 /** Runs queued effects until none is left; rethrows the first error afterwards. */
@@ -443,20 +480,20 @@ function flush(): void {
   let failed = false;
   let index = 0;
   try {
+    // The try sits outside the inner loop: an error leaves it, is recorded, and the
+    // outer loop goes on with the next effect.
     while (index < queueLength) {
-      const node = effectQueue[index] as Node;
-      effectQueue[index++] = undefined;
-      node.flags &= ~QUEUED;
-      if (node.flags & DISPOSED) continue;
-      if (index > MAX_EFFECT_RUNS_PER_FLUSH) {
-        throw new Error(
-          `Effects ran ${MAX_EFFECT_RUNS_PER_FLUSH} times in one flush: an effect probably writes an input ` +
-            'it also reads, so it re-triggers itself. Read that input with untracked(), or compute the value in a cell.',
-        );
-      }
       try {
-        runEffectHook(node);
+        while (index < queueLength) {
+          const node = effectQueue[index] as Node;
+          effectQueue[index++] = undefined;
+          node.flags &= ~QUEUED;
+          if (node.flags & DISPOSED) continue;
+          if (index > MAX_EFFECT_RUNS_PER_FLUSH) throw new EffectLoopError();
+          node._run();
+        }
       } catch (error) {
+        if (error instanceof EffectLoopError) throw error;
         if (!failed) {
           failed = true;
           firstError = error;
@@ -482,9 +519,6 @@ export function endBatch(): void {
   if (--batchDepth === 0) flushIfIdle();
 }
 
-export function isComputing(): boolean {
-  return computing.length !== 0;
-}
 
 /** Runs the pull check for an effect node: true when it must run again. */
 export function effectIsDue(node: Node): boolean {
@@ -501,14 +535,16 @@ export function beginRun(node: Node): Node | undefined {
   const prevSub = activeSub;
   activeSub = node;
   node.depsTail = undefined;
+  // Effects are never read, so they are never on a cycle's path: count, don't push.
   node.flags = (node.flags & ~(STALE | DIRTY)) | COMPUTING;
-  computing.push(node);
+  effectsRunning++;
   return prevSub;
 }
 
 export function endRun(node: Node, prevSub: Node | undefined): void {
-  computing.pop();
+  effectsRunning--;
   activeSub = prevSub;
   node.flags &= ~COMPUTING;
-  purgeDeps(node);
+  const tail = node.depsTail;
+  if (tail !== undefined ? tail.nextDep !== undefined : node.deps !== undefined) purgeDeps(node);
 }
