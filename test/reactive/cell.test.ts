@@ -591,3 +591,23 @@ describe('cell: cycles', () => {
     stop();
   });
 });
+
+describe('cell: long chains', () => {
+  // Pull evaluation recurses once per level the first time a chain computes, so depth is
+  // bounded by the JavaScript stack (README); this pins the benchmark's 1,000 levels
+  // under vitest, whose workers have less stack to spare than a plain node process.
+  it('a chain of 1,000 cells computes in one read, then updates through an effect', () => {
+    const x = input(0);
+    let last: Cell<number> = cell(() => x.get());
+    for (let i = 0; i < 1000; i++) {
+      const previous = last;
+      last = cell(() => previous.get() + 1);
+    }
+    expect(last.get()).toBe(1000);
+    const seen: number[] = [];
+    const stop = effect(() => void seen.push(last.get()));
+    x.set(10);
+    expect(seen).toEqual([1000, 1010]);
+    stop();
+  });
+});
