@@ -79,7 +79,7 @@ class RunContext implements CellContext {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   const type = typeof value;
   return (
     (type === 'object' || type === 'function') &&
