@@ -1,21 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cell, effect, input, type AsyncState } from '../../src/reactive/index.js';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred, type Deferred } from '../support/deferred.js';
 
 /** Lets every pending microtask (promise continuation) run. */
 function drain(): Promise<void> {

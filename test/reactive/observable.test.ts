@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BehaviorSubject, firstValueFrom, from, Observable, Subject, take, toArray, type InteropObservable } from 'rxjs';
 import { batch, cell, effect, fromObservable, input, type AsyncCell, type Readable } from '../../src/reactive/index.js';
+import { deferred } from '../support/deferred.js';
 
 function drain(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 describe('observe(): cells and inputs as Observables', () => {
   it('input.observe() emits the current value on subscribe and each distinct later value', () => {
