@@ -1,0 +1,81 @@
+/**
+ * Concurrency slots of a server, and Girder's re-entrancy rule: while a handler waits
+ * for a remote result, its slot is free for other requests, so a handler may call any
+ * service, its own included, however deep the recursion, without starving the pool.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { RequestRef } from './errors/remote-error.js';
+
+/** A counting semaphore whose waiters are served in arrival order. */
+export class SlotPool {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly size: number) {
+    this.free = size;
+  }
+
+  /** Resolves when a slot is taken for the caller. */
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Takes a slot if one is free now. */
+  tryAcquire(): boolean {
+    if (this.free > 0) {
+      this.free--;
+      return true;
+    }
+    return false;
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next();
+    else this.free++;
+  }
+
+  /** Slots taken now (by running handlers). */
+  get busy(): number {
+    return this.size - this.free;
+  }
+}
+
+/** The request a handler is computing: what nested calls need to know about it. */
+export interface RequestFrame {
+  readonly request: RequestRef;
+  readonly pool: SlotPool;
+  /** Remote calls this handler is waiting for now; the slot is free while > 0. */
+  awaiting: number;
+}
+
+const frames = new AsyncLocalStorage<RequestFrame>();
+
+/** Runs a handler with its frame, so nested calls find it. */
+export function runInFrame<T>(frame: RequestFrame, fn: () => T): T {
+  return frames.run(frame, fn);
+}
+
+/** The request being computed by the handler that is running now, if any. */
+export function currentFrame(): RequestFrame | undefined {
+  return frames.getStore();
+}
+
+/**
+ * Waits for a remote result on behalf of the running handler, lending its slot to
+ * other requests meanwhile. Outside a handler it just waits.
+ */
+export async function awaitRemote<T>(result: Promise<T>): Promise<T> {
+  const frame = frames.getStore();
+  if (frame === undefined) return result;
+  if (frame.awaiting++ === 0) frame.pool.release();
+  try {
+    return await result;
+  } finally {
+    if (--frame.awaiting === 0) await frame.pool.acquire();
+  }
+}

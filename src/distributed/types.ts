@@ -1,0 +1,117 @@
+/**
+ * The contract of a distributed store: what the Redis store and the embedded
+ * in-process store both implement, and what the bridge builds `store.memo` and
+ * `store.serve` on. Types only.
+ */
+import type { Observable } from 'rxjs';
+
+/** Arguments of a request: anything `canonicalKey` can encode. */
+export type Args = readonly unknown[];
+
+/** A result a handler may return to have it cached: see `keep`. */
+export interface Kept<T> {
+  readonly value: T;
+  readonly ttlSeconds: number;
+}
+
+/** What a handler receives besides the arguments. */
+export interface HandlerContext {
+  /** The service being served. */
+  readonly service: string;
+  /** The request's arguments (the same as the handler's parameters). */
+  readonly args: Args;
+  /** Aborted when the server stops without finishing, or the request is taken over elsewhere. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Computes a service's result for one request. Return a value (not cached), or
+ * `keep(value, { ttlSeconds })` to have it cached; throw to fail every waiter with a
+ * `RemoteError`. May be async, and may call any service, its own included.
+ */
+export type Handler = (args: Args, ctx: HandlerContext) => unknown;
+
+export interface CallOptions {
+  /** Give up after this long with a `TimeoutError`. Default: the store's `timeoutMs` (30 s). */
+  readonly timeoutMs?: number;
+  /** Abort the wait (the request itself still completes for other callers). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ServeOptions {
+  /** How many requests this server computes at once. Default: 1, as in DisTcl. */
+  readonly concurrency?: number;
+  /** A name for this server in the registry and its control channel. Default: a random id. */
+  readonly id?: string;
+  /** Log each request to stderr. Default: false; switchable at run time (`setVerbose`). */
+  readonly verbose?: boolean;
+}
+
+/** A running server of one service in this process. */
+export interface ServerHandle {
+  readonly id: string;
+  readonly service: string;
+  /** Finish in-flight work, take no more, then resolve. */
+  stop(): Promise<void>;
+  /** Resolves when the server has stopped (by `stop()` here or a stop sent from elsewhere). */
+  readonly stopped: Promise<void>;
+}
+
+/** One entry of the live registry of servers. */
+export interface ServerInfo {
+  readonly id: string;
+  readonly service: string;
+  readonly host: string;
+  readonly pid: number;
+  /** When it started, ms since the epoch. */
+  readonly started: number;
+  readonly concurrency: number;
+  /** Requests it is computing now. */
+  readonly inFlight: number;
+  /** Requests it has answered since it started. */
+  readonly served: number;
+}
+
+/** Counters and queue lengths of one service. */
+export interface ServiceStats {
+  readonly service: string;
+  /** Requests waiting in the get queue and in the prefetch queue. */
+  readonly queued: { readonly gets: number; readonly prefetches: number };
+  /** Gets answered from the cache. */
+  readonly hits: number;
+  /** Gets that had to wait for a computation (started by them or already running). */
+  readonly misses: number;
+  /** Computations run by servers. */
+  readonly computations: number;
+  /** Computations that threw. */
+  readonly errors: number;
+}
+
+/**
+ * A store of memoised services. `RedisStore` shares them across processes and
+ * machines; `EmbeddedStore` keeps them in this process with the same semantics.
+ */
+export interface DistributedStore {
+  /** The result for these arguments: cached (one round trip), else computed by a server. */
+  get<T = unknown>(service: string, args: Args, options?: CallOptions): Promise<T>;
+  /** The same as an Observable: emits the result and completes. */
+  get$<T = unknown>(service: string, args: Args, options?: CallOptions): Observable<T>;
+  /** Asks for the result to be computed, without waiting. Resolves once the request is queued. */
+  prefetch(service: string, args: Args): Promise<void>;
+  /** Drops the cached result, if any. */
+  forget(service: string, args: Args): Promise<void>;
+  /** Stores a result computed elsewhere, cached for `ttlSeconds`. */
+  save(service: string, args: Args, value: unknown, options: { readonly ttlSeconds: number }): Promise<void>;
+  /** Makes this process a server of `service`. */
+  serve(service: string, handler: Handler, options?: ServeOptions): ServerHandle;
+  /** The live servers of a service. */
+  servers(service: string): Promise<ServerInfo[]>;
+  /** Queue lengths and counters of a service. */
+  stats(service: string): Promise<ServiceStats>;
+  /** Tells a server, here or in another process, to stop gracefully. */
+  stopServer(service: string, serverId: string): Promise<void>;
+  /** Turns a server's request logging on or off, here or in another process. */
+  setVerbose(service: string, serverId: string, verbose: boolean): Promise<void>;
+  /** Stops this process's servers and closes connections. */
+  close(): Promise<void>;
+}

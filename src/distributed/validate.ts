@@ -1,0 +1,37 @@
+/** Checks of names and options shared by both stores: bad input is refused before anything is sent. */
+import { canonicalKey } from '../reactive/key.js';
+import type { Args } from './types.js';
+
+/** Service names: printable, no control characters, at most 200 characters. */
+export function checkService(service: unknown): string {
+  if (typeof service !== 'string' || service.length === 0 || service.length > 200 || /[\u0000-\u001f\u007f]/.test(service)) {
+    throw new TypeError(
+      `Expected \`service\` to be a non-empty string of at most 200 printable characters, got \`${String(service)}\` (${typeof service})`,
+    );
+  }
+  return service;
+}
+
+/** The canonical key of the arguments; refuses arguments that cannot be encoded (TypeError). */
+export function keyOfArgs(args: Args): string {
+  if (!Array.isArray(args)) {
+    throw new TypeError(`Expected \`args\` to be an array of arguments, got \`${String(args)}\` (${typeof args})`);
+  }
+  return canonicalKey(args);
+}
+
+export function checkPositiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+  }
+  return value;
+}
+
+export function checkPositiveNumber(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new TypeError(`Expected \`${name}\` to be a finite number > 0, got \`${String(value)}\` (${typeof value})`);
+  }
+  return value;
+}
