@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
 rmSync('dist', { recursive: true, force: true });
+execFileSync(process.execPath, ['scripts/gen-lua.mjs'], { stdio: 'inherit' });
 // The CLI is ESM only (it is a bin, never required), so the CJS project leaves it out.
 for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
   try {

@@ -1,6 +1,35 @@
 /**
- * memocell/distributed: services over Redis. The Redis store lands with the
- * distributed layer; what it shares with the reactive layer today is the canonical
- * argument key that names a request.
+ * memocell/distributed: memoised services shared across processes over Redis, and an
+ * embedded in-process store with the same contract. Knows nothing of cells.
  */
+
+// Stores
+export { createRedisStore, RedisStore, type RedisStoreOptions } from './redis-store.js';
+export type { RedisTarget } from './connection.js';
+
+// Handlers
+export { keep } from './keep.js';
+export { defaultCodec, type Codec } from './codec.js';
+
+// Errors
+export { RemoteError, type RequestRef, type RemoteFailure } from './errors/remote-error.js';
+export { TimeoutError } from './errors/timeout-error.js';
+export { StoreClosedError } from './errors/store-closed-error.js';
+export { ProtocolError } from './errors/protocol-error.js';
+
+// Keys
 export { canonicalKey } from '../reactive/key.js';
+
+// The contract
+export type {
+  Args,
+  CallOptions,
+  DistributedStore,
+  Handler,
+  HandlerContext,
+  Kept,
+  ServeOptions,
+  ServerHandle,
+  ServerInfo,
+  ServiceStats,
+} from './types.js';

@@ -1,0 +1,20 @@
+-- claim: a server took a request off a queue and computes it under a lease. Sent
+-- without waiting for the reply, so it costs no round trip; `complete` checks the token.
+--
+-- KEYS[1] run     the request's record
+-- KEYS[2] pending sorted set of queued/running requests by deadline
+-- ARGV[1] request key
+-- ARGV[2] payload
+-- ARGV[3] server id
+-- ARGV[4] token naming this computation
+-- ARGV[5] lease deadline score (now + lease, ms)
+-- ARGV[6] ttl of the run record (ms)
+-- Reply: 1.
+if not redis.call('HGET', KEYS[1], 'kind') then
+  -- Its record expired while it sat in a long queue: nobody waits, compute it anyway.
+  redis.call('HSET', KEYS[1], 'kind', 'prefetch')
+end
+redis.call('HSET', KEYS[1], 'state', 'running', 'payload', ARGV[2], 'owner', ARGV[3], 'token', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+return 1

@@ -1,0 +1,39 @@
+-- sweep: recover requests whose deadline passed. A running request whose lease
+-- lapsed lost its server (killed, or stalled past its lease): queue it again. A queued
+-- request past its grace is either still waiting in a long queue (extend it) or was
+-- popped by a server that died before claiming it (queue it again). Nothing is lost.
+--
+-- KEYS[1] pending    sorted set of queued/running requests by deadline
+-- KEYS[2] gets       get queue
+-- KEYS[3] prefetches prefetch queue
+-- ARGV[1] base (PREFIX:{TAG})
+-- ARGV[2] now (ms)
+-- ARGV[3] new deadline score for re-queued or extended requests (ms)
+-- ARGV[4] the most requests to look at
+-- ARGV[5] ttl of run records (ms)
+-- Reply: the number of requests queued again.
+local requeued = 0
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
+for _, key in ipairs(expired) do
+  local run = ARGV[1] .. ':r:' .. key
+  local state = redis.call('HGET', run, 'state')
+  local payload = redis.call('HGET', run, 'payload')
+  if not state or not payload then
+    redis.call('ZREM', KEYS[1], key)
+  else
+    local queue = KEYS[3]
+    if redis.call('HGET', run, 'kind') == 'get' then
+      queue = KEYS[2]
+    end
+    local waiting = state == 'queued' and redis.call('LPOS', queue, payload)
+    if not waiting then
+      redis.call('HSET', run, 'state', 'queued')
+      redis.call('HDEL', run, 'owner', 'token')
+      redis.call('RPUSH', queue, payload)
+      requeued = requeued + 1
+    end
+    redis.call('PEXPIRE', run, ARGV[5])
+    redis.call('ZADD', KEYS[1], ARGV[3], key)
+  end
+end
+return requeued

@@ -1,0 +1,286 @@
+/**
+ * A server of one service on the Redis store. It takes requests (gets before
+ * prefetches), computes them under a lease it renews, and answers every waiting
+ * client in one script call that also takes the next request, so a busy server needs
+ * one round trip per request and an idle one two.
+ *
+ * Nothing is lost when a server dies: a request's lease lapses, and a sweep (run by
+ * every live server) queues it again for another server. A stalled server that wakes
+ * up late finds its token replaced, and its result is dropped.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { guardedBlpop, WatchdogLapse } from './blocking.js';
+import type { Codec } from './codec.js';
+import type { Connection, RedisClient } from './connection.js';
+import { encodeFailure, encodeValue } from './envelope.js';
+import { isKept } from './keep.js';
+import { parsePayload, type ServiceKeys } from './keys.js';
+import { parseCanonicalKey } from './parse-key.js';
+import { runInFrame, SlotPool, type RequestFrame } from './slots.js';
+import type { Timings } from './redis-client.js';
+import type { Args, Handler, ServerHandle, ServerInfo } from './types.js';
+
+export interface ServerTimings extends Timings {
+  /** How long a computation's lease lasts without renewal. */
+  readonly leaseMs: number;
+}
+
+/** Tells the store a server stopped, so it forgets it. */
+export type OnStopped = (server: RedisServer) => void;
+
+function newToken(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+export class RedisServer implements ServerHandle {
+  readonly id: string;
+  readonly stopped: Promise<void>;
+  verbose: boolean;
+  private readonly pool: SlotPool;
+  private readonly started = Date.now();
+  private served = 0;
+  /** Requests computing now: request key -> token, for lease renewal. */
+  private readonly inFlight = new Map<string, string>();
+  private readonly runs = new Set<Promise<void>>();
+  private stopping = false;
+  private blocking: RedisClient | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private resolveStopped!: () => void;
+
+  constructor(
+    readonly service: string,
+    private readonly handler: Handler,
+    private readonly keys: ServiceKeys,
+    private readonly connection: Connection,
+    private readonly codec: Codec,
+    private readonly timings: ServerTimings,
+    concurrency: number,
+    id: string | undefined,
+    verbose: boolean,
+    private readonly onStopped: OnStopped,
+  ) {
+    this.id = id ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    this.pool = new SlotPool(concurrency);
+    this.verbose = verbose;
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+  }
+
+  /** Starts taking requests, heartbeats, lease renewal and the recovery sweep. */
+  start(): void {
+    this.blocking = this.connection.dedicated();
+    void this.heartbeat();
+    void this.connection.main.set(this.keys.name, this.service).catch(() => {});
+    const every = (ms: number, fn: () => Promise<unknown>): void => {
+      const timer = setInterval(() => void fn().catch(() => {}), ms);
+      timer.unref?.();
+      this.timers.push(timer);
+    };
+    every(1_000, () => this.heartbeat());
+    every(Math.max(50, Math.floor(this.timings.leaseMs / 3)), () => this.renew());
+    // Jittered so the servers of a service do not all sweep at once.
+    every(Math.max(100, Math.floor(this.timings.leaseMs / 2 + Math.random() * 250)), () => this.sweep());
+    void this.takeLoop();
+  }
+
+  private log(text: string): void {
+    if (this.verbose) process.stderr.write(`memocell ${this.service} [${this.id}] ${text}\n`);
+  }
+
+  /** Waits for a free slot, then for a request; hands each request its slot. */
+  private async takeLoop(): Promise<void> {
+    const k = this.keys;
+    while (!this.stopping) {
+      await this.pool.acquire();
+      if (this.stopping) {
+        this.pool.release();
+        break;
+      }
+      let popped: [string, string] | null;
+      try {
+        popped = await guardedBlpop(this.blocking as RedisClient, [k.gets, k.prefetches], this.timings.blockSeconds);
+      } catch (error) {
+        this.pool.release();
+        if (this.stopping) break;
+        if (!(error instanceof WatchdogLapse)) await delay(100);
+        continue;
+      }
+      if (popped === null) {
+        this.pool.release();
+        continue;
+      }
+      const payload = popped[1];
+      const token = newToken();
+      const parsed = parsePayload(payload);
+      if (parsed !== undefined) {
+        const now = Date.now();
+        // Not awaited: the claim travels while the handler starts; `complete` checks it.
+        this.connection
+          .script(
+            'claim',
+            [k.run(parsed.requestKey), k.pending],
+            [parsed.requestKey, payload, this.id, token, now + this.timings.leaseMs, this.timings.recordTtlMs],
+          )
+          .catch(() => {});
+      }
+      this.track(this.serve(payload, token));
+    }
+  }
+
+  private track(run: Promise<void>): void {
+    this.runs.add(run);
+    void run.finally(() => this.runs.delete(run));
+  }
+
+  /** Computes a request and the ones `complete` hands back, then frees the slot. */
+  private async serve(payload: string, token: string): Promise<void> {
+    let current: string | false = payload;
+    let currentToken = token;
+    try {
+      while (current) {
+        const next = await this.computeAndComplete(current, currentToken);
+        current = next.payload;
+        currentToken = next.token;
+      }
+    } finally {
+      this.pool.release();
+    }
+  }
+
+  private async computeAndComplete(payload: string, token: string): Promise<{ payload: string | false; token: string }> {
+    const k = this.keys;
+    const parsed = parsePayload(payload);
+    if (parsed === undefined) {
+      this.log(`dropped a malformed request '${payload.slice(0, 80)}'`);
+      return { payload: false, token: '' };
+    }
+    const { requestKey, canonical } = parsed;
+    this.inFlight.set(requestKey, token);
+    let envelope: string;
+    let failed: boolean;
+    let ttlMs = 0;
+    try {
+      const args = parseCanonicalKey(canonical);
+      this.log(`computing ${requestKey}`);
+      const result = await this.compute(args);
+      if (isKept(result)) {
+        ttlMs = Math.max(1, Math.round(result.ttlSeconds * 1000));
+        ({ envelope, failed } = encodeValue(this.codec, result.value));
+      } else {
+        ({ envelope, failed } = encodeValue(this.codec, result));
+      }
+      if (failed) ttlMs = 0;
+    } catch (error) {
+      ({ envelope, failed } = encodeFailure(error));
+    }
+    const take = !this.stopping;
+    const nextToken = take ? newToken() : '';
+    const now = Date.now();
+    let reply: [number, string | false | null];
+    try {
+      reply = (await this.connection.script(
+        'complete',
+        [k.value(requestKey), k.run(requestKey), k.waiters(requestKey), k.pending, k.stats, k.gets, k.prefetches],
+        [
+          requestKey,
+          token,
+          envelope,
+          ttlMs,
+          failed ? '1' : '0',
+          k.base,
+          take ? '1' : '0',
+          this.id,
+          nextToken,
+          now + this.timings.leaseMs,
+          this.timings.recordTtlMs,
+          this.timings.replyTtlMs,
+        ],
+      )) as [number, string | false | null];
+    } catch (error) {
+      // The result could not be delivered (Redis unreachable): the lease will lapse and
+      // another server, or this one, computes it again. Nothing is lost but time.
+      this.log(`could not deliver ${requestKey}: ${(error as Error).message}`);
+      this.inFlight.delete(requestKey);
+      return { payload: false, token: '' };
+    }
+    this.inFlight.delete(requestKey);
+    this.served++;
+    const [delivered, next] = reply;
+    this.log(delivered < 0 ? `dropped a late result for ${requestKey}` : `answered ${requestKey} to ${delivered}`);
+    return next ? { payload: next, token: nextToken } : { payload: false, token: '' };
+  }
+
+  private async compute(args: Args): Promise<unknown> {
+    const frame: RequestFrame = { request: { service: this.service, args }, pool: this.pool, awaiting: 0 };
+    const signal = new AbortController().signal;
+    return runInFrame(frame, () => this.handler(args, { service: this.service, args, signal }));
+  }
+
+  private async renew(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const pairs: string[] = [];
+    for (const [key, token] of this.inFlight) pairs.push(key, token);
+    await this.connection.script(
+      'renew',
+      [this.keys.pending],
+      [this.keys.base, Date.now() + this.timings.leaseMs, this.timings.recordTtlMs, ...pairs],
+    );
+  }
+
+  private async sweep(): Promise<void> {
+    const requeued = (await this.connection.script(
+      'sweep',
+      [this.keys.pending, this.keys.gets, this.keys.prefetches],
+      [this.keys.base, Date.now(), Date.now() + this.timings.queueGraceMs, 100, this.timings.recordTtlMs],
+    )) as number;
+    if (requeued > 0) this.log(`re-queued ${requeued} request(s) whose server was lost`);
+  }
+
+  info(): ServerInfo {
+    return {
+      id: this.id,
+      service: this.service,
+      host: hostname(),
+      pid: process.pid,
+      started: this.started,
+      concurrency: this.pool.size,
+      inFlight: this.inFlight.size,
+      served: this.served,
+    };
+  }
+
+  private async heartbeat(remove = false): Promise<void> {
+    const now = Date.now();
+    await this.connection.script(
+      'heartbeat',
+      [this.keys.servers, this.keys.alive],
+      [this.id, remove ? '' : JSON.stringify(this.info()), now + 3_000, now],
+    );
+  }
+
+  /** Finishes what it computes, takes nothing more, leaves the registry. */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.stopped;
+    this.stopping = true;
+    // Abort the blocking wait at once rather than at its timeout.
+    if (this.blocking !== undefined) this.connection.drop(this.blocking);
+    for (const timer of this.timers) clearInterval(timer);
+    // Keep renewing leases while the last computations finish.
+    const renewal = setInterval(() => void this.renew().catch(() => {}), Math.max(50, Math.floor(this.timings.leaseMs / 3)));
+    try {
+      while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
+    } finally {
+      clearInterval(renewal);
+    }
+    await this.heartbeat(true).catch(() => {});
+    this.onStopped(this);
+    this.resolveStopped();
+    return this.stopped;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms).unref?.();
+  });
+}

@@ -1,0 +1,292 @@
+/**
+ * The Redis store: memoised services shared by every process that connects to the
+ * same Redis (or Redis Cluster), with a connection of their own per service if asked.
+ */
+import { randomBytes } from 'node:crypto';
+import { defer, from, type Observable } from 'rxjs';
+import { checkCodec, type Codec } from './codec.js';
+import { Connection, type RedisTarget } from './connection.js';
+import { encodeValue } from './envelope.js';
+import { StoreClosedError } from './errors/store-closed-error.js';
+import { checkPrefix, requestKeyOf, requestPayload, serviceKeys, type ServiceKeys } from './keys.js';
+import { ServiceClient, type Timings } from './redis-client.js';
+import { RedisServer, type ServerTimings } from './redis-server.js';
+import { awaitRemote } from './slots.js';
+import type {
+  Args,
+  CallOptions,
+  DistributedStore,
+  Handler,
+  ServeOptions,
+  ServerHandle,
+  ServerInfo,
+  ServiceStats,
+} from './types.js';
+import { checkPositiveInteger, checkPositiveNumber, checkService, keyOfArgs } from './validate.js';
+
+/** Options of `createRedisStore`, each with its default. */
+export interface RedisStoreOptions {
+  /** The Redis to use: a URL, ioredis options, or an ioredis `Redis`/`Cluster`. Default: `redis://127.0.0.1:6379`. */
+  readonly redis?: RedisTarget;
+  /** Put these services on Redis deployments of their own (DisTcl's advice for scale). */
+  readonly services?: Readonly<Record<string, RedisTarget>>;
+  /** First part of every key. Default: `memocell`. */
+  readonly prefix?: string;
+  /** Default deadline of a call, in ms. Default: 30 000. */
+  readonly timeoutMs?: number;
+  /** A computation's lease, renewed while it runs; a lost server's work restarts after it. Default: 5 000 ms. */
+  readonly leaseMs?: number;
+  /** How long a queued request waits before a sweep checks that it is still queued. Default: 10 000 ms. */
+  readonly queueGraceMs?: number;
+  /** Encodes results. Default: JSON values and byte arrays (`defaultCodec`). */
+  readonly codec?: Codec;
+}
+
+interface ServiceState {
+  readonly keys: ServiceKeys;
+  readonly connection: Connection;
+  client: ServiceClient | undefined;
+}
+
+export class RedisStore implements DistributedStore {
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly codec: Codec;
+  private readonly timings: ServerTimings;
+  private readonly main: Connection;
+  private readonly connections = new Map<string, Connection>();
+  private readonly services = new Map<string, ServiceState>();
+  private readonly running = new Set<RedisServer>();
+  private readonly clientId = randomBytes(9).toString('base64url');
+  private closed = false;
+
+  constructor(options: RedisStoreOptions = {}) {
+    this.prefix = checkPrefix(options.prefix);
+    this.timeoutMs = checkPositiveNumber('timeoutMs', options.timeoutMs, 30_000);
+    const leaseMs = checkPositiveNumber('leaseMs', options.leaseMs, 5_000);
+    const queueGraceMs = checkPositiveNumber('queueGraceMs', options.queueGraceMs, 10_000);
+    this.codec = checkCodec(options.codec);
+    this.timings = {
+      leaseMs,
+      queueGraceMs,
+      recordTtlMs: Math.max(60_000, 10 * Math.max(leaseMs, queueGraceMs)),
+      replyTtlMs: 60_000,
+      blockSeconds: 5,
+    };
+    this.main = new Connection(options.redis ?? 'redis://127.0.0.1:6379');
+    for (const [service, target] of Object.entries(options.services ?? {})) {
+      this.connections.set(checkService(service), new Connection(target));
+    }
+  }
+
+  private state(service: string): ServiceState {
+    let state = this.services.get(service);
+    if (state === undefined) {
+      state = {
+        keys: serviceKeys(this.prefix, service),
+        connection: this.connections.get(service) ?? this.main,
+        client: undefined,
+      };
+      this.services.set(service, state);
+    }
+    return state;
+  }
+
+  private clientOf(service: string, state: ServiceState): ServiceClient {
+    return (state.client ??= new ServiceClient(
+      service,
+      state.keys,
+      state.connection,
+      this.clientId,
+      this.codec,
+      this.timings as Timings,
+    ));
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new StoreClosedError(what);
+  }
+
+  async get<T = unknown>(service: string, args: Args, options?: CallOptions): Promise<T> {
+    this.assertOpen(`get ${String(service)}`);
+    checkService(service);
+    const canonical = keyOfArgs(args);
+    const timeoutMs = checkPositiveNumber('timeoutMs', options?.timeoutMs, this.timeoutMs);
+    const state = this.state(service);
+    const pending = this.clientOf(service, state).get(requestKeyOf(canonical), canonical, args, timeoutMs, options?.signal);
+    return (await awaitRemote(pending)) as T;
+  }
+
+  get$<T = unknown>(service: string, args: Args, options?: CallOptions): Observable<T> {
+    return defer(() => from(this.get<T>(service, args, options)));
+  }
+
+  async prefetch(service: string, args: Args): Promise<void> {
+    this.assertOpen(`prefetch ${String(service)}`);
+    checkService(service);
+    const canonical = keyOfArgs(args);
+    const requestKey = requestKeyOf(canonical);
+    const { keys: k, connection } = this.state(service);
+    await connection.script(
+      'prefetch',
+      [k.value(requestKey), k.run(requestKey), k.prefetches, k.pending, k.stats],
+      [
+        requestKey,
+        requestPayload(requestKey, canonical),
+        Date.now() + this.timings.queueGraceMs,
+        this.timings.recordTtlMs,
+      ],
+    );
+  }
+
+  async forget(service: string, args: Args): Promise<void> {
+    this.assertOpen(`forget ${String(service)}`);
+    checkService(service);
+    const requestKey = requestKeyOf(keyOfArgs(args));
+    const { keys, connection } = this.state(service);
+    await connection.main.del(keys.value(requestKey));
+  }
+
+  async save(service: string, args: Args, value: unknown, options: { readonly ttlSeconds: number }): Promise<void> {
+    this.assertOpen(`save ${String(service)}`);
+    checkService(service);
+    const requestKey = requestKeyOf(keyOfArgs(args));
+    const ttlSeconds = checkPositiveNumber('ttlSeconds', options?.ttlSeconds, Number.NaN);
+    const { envelope, failed } = encodeValue(this.codec, value);
+    if (failed) {
+      // encodeValue turned the codec's refusal into a failure report: surface it as thrown.
+      throw new TypeError(`Cannot save the value for ${service}: ${JSON.parse(envelope.slice(1)).message as string}`);
+    }
+    const { keys, connection } = this.state(service);
+    await connection.main.set(keys.value(requestKey), envelope, 'PX', Math.max(1, Math.round(ttlSeconds * 1000)));
+  }
+
+  serve(service: string, handler: Handler, options?: ServeOptions): ServerHandle {
+    this.assertOpen(`serve ${String(service)}`);
+    checkService(service);
+    if (typeof handler !== 'function') {
+      throw new TypeError(`Expected \`handler\` to be a function, got \`${String(handler)}\` (${typeof handler})`);
+    }
+    const concurrency = checkPositiveInteger('concurrency', options?.concurrency, 1);
+    const { keys, connection } = this.state(service);
+    const server = new RedisServer(
+      service,
+      handler,
+      keys,
+      connection,
+      this.codec,
+      this.timings,
+      concurrency,
+      options?.id,
+      options?.verbose ?? false,
+      (stopped) => this.running.delete(stopped),
+    );
+    this.running.add(server);
+    this.subscribeControl(service, keys, connection);
+    server.start();
+    return server;
+  }
+
+  // ---- control -------------------------------------------------------------------
+
+  private readonly controlled = new Set<string>();
+
+  private subscribeControl(service: string, keys: ServiceKeys, connection: Connection): void {
+    if (this.controlled.has(keys.control)) return;
+    this.controlled.add(keys.control);
+    const subscriber = connection.dedicated();
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== keys.control) return;
+      let command: { to?: unknown; command?: unknown };
+      try {
+        command = JSON.parse(message) as typeof command;
+      } catch {
+        return;
+      }
+      for (const server of this.running) {
+        if (server.service !== service || server.id !== command.to) continue;
+        if (command.command === 'stop') void server.stop();
+        else if (command.command === 'verbose') server.verbose = true;
+        else if (command.command === 'quiet') server.verbose = false;
+      }
+    });
+    void subscriber.subscribe(keys.control).catch(() => {});
+  }
+
+  private async control(service: string, serverId: string, command: string): Promise<void> {
+    this.assertOpen(`${command} ${String(service)}`);
+    checkService(service);
+    const { keys, connection } = this.state(service);
+    await connection.main.publish(keys.control, JSON.stringify({ to: serverId, command }));
+  }
+
+  stopServer(service: string, serverId: string): Promise<void> {
+    return this.control(service, serverId, 'stop');
+  }
+
+  setVerbose(service: string, serverId: string, verbose: boolean): Promise<void> {
+    return this.control(service, serverId, verbose ? 'verbose' : 'quiet');
+  }
+
+  async servers(service: string): Promise<ServerInfo[]> {
+    this.assertOpen(`servers ${String(service)}`);
+    checkService(service);
+    const { keys, connection } = this.state(service);
+    const ids = await connection.main.zrangebyscore(keys.alive, Date.now(), '+inf');
+    if (ids.length === 0) return [];
+    const infos = await connection.main.hmget(keys.servers, ...ids);
+    const result: ServerInfo[] = [];
+    for (const info of infos) {
+      if (info === null) continue;
+      try {
+        result.push(JSON.parse(info) as ServerInfo);
+      } catch {
+        // Not ours: skip it rather than fail the whole listing.
+      }
+    }
+    return result;
+  }
+
+  async stats(service: string): Promise<ServiceStats> {
+    this.assertOpen(`stats ${String(service)}`);
+    checkService(service);
+    const { keys, connection } = this.state(service);
+    const [counters, gets, prefetches] = await Promise.all([
+      connection.main.hgetall(keys.stats),
+      connection.main.llen(keys.gets),
+      connection.main.llen(keys.prefetches),
+    ]);
+    const count = (name: string): number => Number(counters[name] ?? 0) || 0;
+    return {
+      service,
+      queued: { gets, prefetches },
+      hits: count('hits'),
+      misses: count('misses'),
+      computations: count('computations'),
+      errors: count('errors'),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.running].map((server) => server.stop()));
+    for (const state of this.services.values()) state.client?.close();
+    const connections = new Set([this.main, ...this.connections.values()]);
+    await Promise.allSettled([...connections].map((connection) => connection.close()));
+  }
+}
+
+/**
+ * Connects a store of memoised services to Redis (or Redis Cluster).
+ *
+ * @example
+ * ```ts
+ * const store = createRedisStore({ redis: process.env.REDIS_URL });
+ * store.serve('square', ([n]) => keep((n as number) ** 2, { ttlSeconds: 600 }), { concurrency: 4 });
+ * await store.get('square', [12]); // 144, computed once, then cached for 10 minutes
+ * ```
+ */
+export function createRedisStore(options?: RedisStoreOptions): RedisStore {
+  return new RedisStore(options);
+}
