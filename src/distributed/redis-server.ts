@@ -91,28 +91,25 @@ export class RedisServer implements ServerHandle {
   private async takeLoop(): Promise<void> {
     const k = this.keys;
     while (!this.stopping) {
-      await this.pool.acquire();
-      if (this.stopping) {
-        this.pool.release();
-        break;
-      }
+      // Wait for room, but do not hold a slot while blocked: a handler resuming after
+      // a remote call needs its slot back (Girder's re-entrancy).
+      await this.pool.whenFree();
+      if (this.stopping) break;
       let popped: [string, string] | null;
       try {
         popped = await guardedBlpop(this.blocking as RedisClient, [k.gets, k.prefetches], this.timings.blockSeconds);
       } catch (error) {
-        this.pool.release();
         if (this.stopping) break;
         if (!(error instanceof WatchdogLapse)) await delay(100);
         continue;
       }
-      if (popped === null) {
-        this.pool.release();
-        continue;
-      }
+      if (popped === null) continue;
       const payload = popped[1];
       const token = newToken();
       const parsed = parsePayload(payload);
       if (parsed !== undefined) {
+        // Leased from now on (renewals cover it even while it waits for a slot here).
+        this.inFlight.set(parsed.requestKey, token);
         const now = Date.now();
         // Not awaited: the claim travels while the handler starts; `complete` checks it.
         this.connection
@@ -123,6 +120,7 @@ export class RedisServer implements ServerHandle {
           )
           .catch(() => {});
       }
+      await this.pool.acquire();
       this.track(this.serve(payload, token));
     }
   }
@@ -173,7 +171,8 @@ export class RedisServer implements ServerHandle {
     } catch (error) {
       ({ envelope, failed } = encodeFailure(error));
     }
-    const take = !this.stopping;
+    // Take the next request only if nothing here waits for a slot: resuming handlers first.
+    const take = !this.stopping && !this.pool.contended;
     const nextToken = take ? newToken() : '';
     const now = Date.now();
     let reply: [number, string | false | null];

@@ -10,6 +10,7 @@ import type { RequestRef } from './errors/remote-error.js';
 export class SlotPool {
   private free: number;
   private readonly waiting: Array<() => void> = [];
+  private readonly watchers: Array<() => void> = [];
 
   constructor(readonly size: number) {
     this.free = size;
@@ -35,8 +36,28 @@ export class SlotPool {
 
   release(): void {
     const next = this.waiting.shift();
-    if (next !== undefined) next();
-    else this.free++;
+    if (next !== undefined) {
+      next();
+      return;
+    }
+    this.free++;
+    const watchers = this.watchers.splice(0);
+    for (const watcher of watchers) watcher();
+  }
+
+  /**
+   * Resolves when a slot is free, without taking it. A server waits for this before
+   * it asks for new work, so it never holds a slot while idle: a handler resuming
+   * after a remote call must find its slot free.
+   */
+  whenFree(): Promise<void> {
+    if (this.free > 0) return Promise.resolve();
+    return new Promise((resolve) => this.watchers.push(resolve));
+  }
+
+  /** Are handlers (or new requests) waiting for a slot? Resuming work goes first. */
+  get contended(): boolean {
+    return this.waiting.length > 0;
   }
 
   /** Slots taken now (by running handlers). */
