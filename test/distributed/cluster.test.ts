@@ -1,0 +1,68 @@
+/**
+ * The Redis store on a local 3-master Redis Cluster: every multi-key script touches
+ * one service's keys, which share a hash tag, so they run on whichever master owns it.
+ */
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStore, keep, RemoteError, type RedisStore } from '../../src/distributed/index.js';
+import { startCluster, type RedisClusterHandle } from '../support/cluster.js';
+
+let cluster: RedisClusterHandle;
+let client: Cluster;
+let store: RedisStore;
+let other: RedisStore;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  client = new Cluster(cluster.startupNodes);
+  store = createRedisStore({ redis: client, timeoutMs: 10_000 });
+  other = createRedisStore({ redis: new Cluster(cluster.startupNodes), timeoutMs: 10_000 });
+}, 60_000);
+
+afterAll(async () => {
+  await store?.close();
+  await other?.close();
+  client?.disconnect();
+  await cluster?.stop();
+});
+
+describe('Redis store on a 3-master cluster', () => {
+  it('serves, caches, deduplicates and reports across services on different masters', async () => {
+    // Enough services that their hash tags land on all three masters.
+    const services = Array.from({ length: 6 }, (_, i) => `svc${i}`);
+    let runs = 0;
+    for (const service of services) {
+      other.serve(
+        service,
+        async ([n]) => {
+          runs++;
+          await new Promise((r) => setTimeout(r, 30));
+          if (n === -1) throw new Error(`negative in ${service}`);
+          return keep(`${service}:${String(n)}`, { ttlSeconds: 60 });
+        },
+        { concurrency: 2 },
+      );
+    }
+    const results = await Promise.all(services.flatMap((s) => [1, 2, 2].map((n) => store.get(s, [n]))));
+    expect(results).toEqual(services.flatMap((s) => [`${s}:1`, `${s}:2`, `${s}:2`]));
+    expect(runs).toBe(services.length * 2);
+    // Cached now, on every master.
+    expect(await Promise.all(services.map((s) => store.get(s, [1])))).toEqual(services.map((s) => `${s}:1`));
+    expect(runs).toBe(services.length * 2);
+    await expect(store.get('svc0', [-1])).rejects.toBeInstanceOf(RemoteError);
+
+    await store.forget('svc1', [1]);
+    await store.save('svc2', [9], 'saved', { ttlSeconds: 60 });
+    expect(await store.get('svc2', [9])).toBe('saved');
+    await store.prefetch('svc3', [7]);
+    for (let i = 0; i < 50 && (await store.stats('svc3')).computations < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const stats = await store.stats('svc3');
+    expect(stats.computations).toBe(3);
+    expect(stats.hits).toBe(1);
+    expect((await store.servers('svc4')).map((s) => s.service)).toEqual(['svc4']);
+    // The services really are spread: every master holds some of their keys.
+    const sizes = await Promise.all(client.nodes('master').map((node) => node.dbsize()));
+    expect(sizes).toHaveLength(3);
+    expect(sizes.every((n) => n > 0)).toBe(true);
+  });
+});
