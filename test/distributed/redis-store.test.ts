@@ -1,0 +1,81 @@
+/**
+ * Redis-store specifics beyond the shared contract: several Redis instances, long
+ * arguments, byte values, and blocking waits that survive dropped connections.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStore, keep, type RedisStore } from '../../src/distributed/index.js';
+import { startRedis, type RedisServerHandle } from '../support/redis.js';
+
+let main: RedisServerHandle;
+let second: RedisServerHandle;
+const stores: RedisStore[] = [];
+
+beforeAll(async () => {
+  [main, second] = await Promise.all([startRedis(), startRedis()]);
+});
+afterAll(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  await Promise.all([main?.stop(), second?.stop()]);
+});
+
+function store(options: Parameters<typeof createRedisStore>[0] = {}): RedisStore {
+  const s = createRedisStore({ redis: main.url, timeoutMs: 10_000, ...options });
+  stores.push(s);
+  return s;
+}
+
+describe('Redis store', () => {
+  it('puts a service on a Redis of its own when asked', async () => {
+    const s = store({ services: { heavy: second.url } });
+    s.serve('heavy', ([n]) => keep((n as number) + 1, { ttlSeconds: 60 }));
+    s.serve('light', ([n]) => keep((n as number) - 1, { ttlSeconds: 60 }));
+    expect(await s.get('heavy', [1])).toBe(2);
+    expect(await s.get('light', [1])).toBe(0);
+    const [onMain, onSecond] = [new Redis(main.url), new Redis(second.url)];
+    try {
+      const mainKeys = await onMain.keys('*');
+      const secondKeys = await onSecond.keys('*');
+      expect(secondKeys.some((k) => k.includes(':v:'))).toBe(true);
+      expect(mainKeys.some((k) => k.includes(':v:'))).toBe(true);
+      // No key of one service on the other's Redis.
+      const heavyName = await Promise.all(secondKeys.filter((k) => k.endsWith(':name')).map((k) => onSecond.get(k)));
+      const mainNames = await Promise.all(mainKeys.filter((k) => k.endsWith(':name')).map((k) => onMain.get(k)));
+      expect(heavyName).toEqual(['heavy']);
+      expect(mainNames).toEqual(['light']);
+    } finally {
+      onMain.disconnect();
+      onSecond.disconnect();
+    }
+  });
+
+  it('carries long arguments whole (their key is a hash) and byte values', async () => {
+    const s = store();
+    const long = 'x'.repeat(5_000);
+    s.serve('echo', (args) => keep({ length: (args[0] as string).length, last: args[1] }, { ttlSeconds: 60 }));
+    s.serve('bytes', ([n]) => keep(Buffer.from([1, 2, n as number]), { ttlSeconds: 60 }));
+    expect(await s.get('echo', [long, { nested: [1, 2] }])).toEqual({ length: 5_000, last: { nested: [1, 2] } });
+    const bytes = await s.get<Buffer>('bytes', [255]);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect([...bytes]).toEqual([1, 2, 255]);
+    expect([...(await s.get<Buffer>('bytes', [255]))]).toEqual([1, 2, 255]);
+  });
+
+  it('waits survive the server killing every client connection (the blocking loops reconnect)', async () => {
+    const s = store();
+    s.serve('slow', async ([n]) => {
+      await new Promise((r) => setTimeout(r, 600));
+      return n;
+    });
+    const pending = Promise.all([s.get('slow', [1]), s.get('slow', [2])]);
+    await new Promise((r) => setTimeout(r, 200));
+    const admin = new Redis(main.url);
+    try {
+      // Kills the command, blocking-pop and subscriber connections of the store alike.
+      await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    } finally {
+      admin.disconnect();
+    }
+    expect(await pending).toEqual([1, 2]);
+  });
+});
