@@ -115,7 +115,7 @@ export class RedisServer implements ServerHandle {
         this.connection
           .script(
             'claim',
-            [k.run(parsed.requestKey), k.pending],
+            [k.run(parsed.requestKey), k.pending, k.stats],
             [parsed.requestKey, payload, this.id, token, now + this.timings.leaseMs, this.timings.recordTtlMs],
           )
           .catch(() => {});

@@ -151,7 +151,12 @@ export class RedisStore implements DistributedStore {
     this.assertOpen(`save ${String(service)}`);
     checkService(service);
     const requestKey = requestKeyOf(keyOfArgs(args));
-    const ttlSeconds = checkPositiveNumber('ttlSeconds', options?.ttlSeconds, Number.NaN);
+    const ttlSeconds = options?.ttlSeconds;
+    if (typeof ttlSeconds !== 'number' || !(ttlSeconds > 0) || !Number.isFinite(ttlSeconds)) {
+      throw new TypeError(
+        `Expected \`ttlSeconds\` to be a finite number > 0, got \`${String(ttlSeconds)}\` (${typeof ttlSeconds})`,
+      );
+    }
     const { envelope, failed } = encodeValue(this.codec, value);
     if (failed) {
       // encodeValue turned the codec's refusal into a failure report: surface it as thrown.
@@ -220,12 +225,29 @@ export class RedisStore implements DistributedStore {
     await connection.main.publish(keys.control, JSON.stringify({ to: serverId, command }));
   }
 
-  stopServer(service: string, serverId: string): Promise<void> {
-    return this.control(service, serverId, 'stop');
+  /** A server of this process, if that is where `serverId` runs: told directly, without a race. */
+  private local(service: string, serverId: string): RedisServer | undefined {
+    for (const server of this.running) if (server.service === service && server.id === serverId) return server;
+    return undefined;
   }
 
-  setVerbose(service: string, serverId: string, verbose: boolean): Promise<void> {
-    return this.control(service, serverId, verbose ? 'verbose' : 'quiet');
+  async stopServer(service: string, serverId: string): Promise<void> {
+    const server = this.local(service, serverId);
+    if (server !== undefined) {
+      // Takes no new work from now on; in-flight work finishes in the background.
+      void server.stop();
+      return;
+    }
+    await this.control(service, serverId, 'stop');
+  }
+
+  async setVerbose(service: string, serverId: string, verbose: boolean): Promise<void> {
+    const server = this.local(service, serverId);
+    if (server !== undefined) {
+      server.verbose = verbose;
+      return;
+    }
+    await this.control(service, serverId, verbose ? 'verbose' : 'quiet');
   }
 
   async servers(service: string): Promise<ServerInfo[]> {

@@ -79,9 +79,13 @@ export interface ServiceStats {
   readonly queued: { readonly gets: number; readonly prefetches: number };
   /** Gets answered from the cache. */
   readonly hits: number;
-  /** Gets that had to wait for a computation (started by them or already running). */
+  /**
+   * Gets that had to wait for a computation (started by them or already running).
+   * Identical gets made by one process while the first is pending may share its
+   * registration and count once.
+   */
   readonly misses: number;
-  /** Computations run by servers. */
+  /** Computations started by servers (a computation re-run after its server was lost counts again). */
   readonly computations: number;
   /** Computations that threw. */
   readonly errors: number;

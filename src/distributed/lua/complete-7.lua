@@ -8,7 +8,7 @@
 -- KEYS[2] run        the request's record
 -- KEYS[3] waiters    set of waiting client ids
 -- KEYS[4] pending    sorted set of queued/running requests by deadline
--- KEYS[5] stats      counters
+-- KEYS[5] stats      counters (errors; computations of the next request taken)
 -- KEYS[6] gets       get queue
 -- KEYS[7] prefetches prefetch queue
 -- ARGV[1] request key
@@ -40,7 +40,6 @@ if redis.call('HGET', KEYS[2], 'token') == ARGV[2] then
   delivered = #waiters
   redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('ZREM', KEYS[4], ARGV[1])
-  redis.call('HINCRBY', KEYS[5], 'computations', 1)
   if ARGV[5] == '1' then
     redis.call('HINCRBY', KEYS[5], 'errors', 1)
   end
@@ -57,6 +56,7 @@ if ARGV[7] == '1' then
     redis.call('HSET', run, 'state', 'running', 'payload', nextPayload, 'owner', ARGV[8], 'token', ARGV[9])
     redis.call('PEXPIRE', run, ARGV[11])
     redis.call('ZADD', KEYS[4], ARGV[10], key)
+    redis.call('HINCRBY', KEYS[5], 'computations', 1)
   end
 end
 return {delivered, nextPayload}

@@ -3,6 +3,7 @@
 --
 -- KEYS[1] run     the request's record
 -- KEYS[2] pending sorted set of queued/running requests by deadline
+-- KEYS[3] stats   counters (computations: counted when one starts)
 -- ARGV[1] request key
 -- ARGV[2] payload
 -- ARGV[3] server id
@@ -17,4 +18,5 @@ end
 redis.call('HSET', KEYS[1], 'state', 'running', 'payload', ARGV[2], 'owner', ARGV[3], 'token', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+redis.call('HINCRBY', KEYS[3], 'computations', 1)
 return 1
