@@ -24,17 +24,44 @@ export function guardedBlpop(
   timeoutSeconds: number,
   graceMs = 2_000,
 ): Promise<[string, string] | null> {
+  return guarded(client, 'BLPOP', timeoutSeconds, graceMs, () => client.blpop(...keys, timeoutSeconds));
+}
+
+/**
+ * BLMPOP on one list: up to `count` elements at once, so a burst of replies costs
+ * one round trip. Resolves the elements, or `[]` on an empty timeout.
+ */
+export async function guardedBlmpop(
+  client: RedisClient,
+  key: string,
+  count: number,
+  timeoutSeconds: number,
+  graceMs = 2_000,
+): Promise<string[]> {
+  const popped = await guarded(client, 'BLMPOP', timeoutSeconds, graceMs, () =>
+    client.blmpop(timeoutSeconds, 1, key, 'LEFT', 'COUNT', count),
+  );
+  return popped === null ? [] : (popped[1] as string[]);
+}
+
+function guarded<T>(
+  client: RedisClient,
+  command: string,
+  timeoutSeconds: number,
+  graceMs: number,
+  send: () => Promise<T>,
+): Promise<T> {
   const limit = timeoutSeconds * 1000 + graceMs;
   let timer: NodeJS.Timeout | undefined;
   const watchdog = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       client.disconnect(true);
-      reject(new WatchdogLapse('BLPOP', limit));
+      reject(new WatchdogLapse(command, limit));
     }, limit);
     timer.unref?.();
   });
-  const pop = client.blpop(...keys, timeoutSeconds) as Promise<[string, string] | null>;
-  // If the watchdog wins, the abandoned pop rejects later: that is expected, not unhandled.
-  pop.catch(() => {});
-  return Promise.race([pop, watchdog]).finally(() => clearTimeout(timer));
+  const pending = send();
+  // If the watchdog wins, the abandoned command rejects later: expected, not unhandled.
+  pending.catch(() => {});
+  return Promise.race([pending, watchdog]).finally(() => clearTimeout(timer));
 }

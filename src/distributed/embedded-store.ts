@@ -12,6 +12,7 @@ import { describeArgs, failureOf, RemoteError, type RemoteFailure } from './erro
 import { StoreClosedError } from './errors/store-closed-error.js';
 import { TimeoutError } from './errors/timeout-error.js';
 import { isKept } from './keep.js';
+import { parseCanonicalKey } from './parse-key.js';
 import { awaitRemote, runInFrame, type RequestFrame } from './slots.js';
 import type {
   Args,
@@ -51,7 +52,7 @@ interface Waiter {
 /** One request for one key: queued, then running, then gone. */
 interface Request {
   readonly key: string;
-  /** The arguments of the first caller; the handler receives these. */
+  /** The arguments of the first caller, for messages. */
   readonly args: Args;
   /** The queue it waits in, or undefined once a server has taken it. */
   queue: 'gets' | 'prefetches' | undefined;
@@ -127,6 +128,19 @@ class Service {
     if (request.queue === 'gets') this.gets.delete(request);
     else if (request.queue === 'prefetches') this.prefetches.delete(request);
     request.queue = undefined;
+  }
+}
+
+/**
+ * The arguments a handler receives: rebuilt from the request's key, as a Redis server
+ * does, so a handler sees the same values on either store and never the caller's objects.
+ */
+function handlerArgs(request: Request): Args {
+  try {
+    return parseCanonicalKey(request.key);
+  } catch {
+    // Keys nested deeper than the reader allows: no wire here, so hand over the originals.
+    return request.args;
   }
 }
 
@@ -556,12 +570,13 @@ export class EmbeddedStore implements DistributedStore {
     svc.computations++;
     const began = Date.now();
     const slot = new RequestSlot(server.pool);
-    const frame: RequestFrame = { request: { service: svc.name, args: request.args }, pool: slot, awaiting: 0 };
-    const ctx: HandlerContext = { service: svc.name, args: request.args, signal: server.abort.signal };
+    const args = handlerArgs(request);
+    const frame: RequestFrame = { request: { service: svc.name, args }, pool: slot, awaiting: 0 };
+    const ctx: HandlerContext = { service: svc.name, args, signal: server.abort.signal };
     let outcome: Outcome;
     let ttlSeconds: number | undefined;
     try {
-      const result: unknown = await runInFrame(frame, () => server.handler(request.args, ctx));
+      const result: unknown = await runInFrame(frame, () => server.handler(args, ctx));
       const value = isKept(result) ? result.value : result;
       if (isKept(result)) ttlSeconds = result.ttlSeconds;
       outcome = this.encodeResult(svc.name, request.args, value);

@@ -6,6 +6,7 @@
 // Stores
 export { createRedisStore, RedisStore, type RedisStoreOptions } from './redis-store.js';
 export type { RedisTarget } from './connection.js';
+export { createEmbeddedStore, EmbeddedStore, type EmbeddedStoreOptions } from './embedded-store.js';
 
 // Handlers
 export { keep } from './keep.js';

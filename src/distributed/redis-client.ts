@@ -6,7 +6,7 @@
  * reply arriving on the blocking loop (which waits for every pending request of this
  * service at once). Identical gets from this process share one registration.
  */
-import { guardedBlpop, WatchdogLapse } from './blocking.js';
+import { guardedBlmpop, WatchdogLapse } from './blocking.js';
 import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
 import { decodeEnvelope } from './envelope.js';
@@ -49,9 +49,62 @@ export class ServiceClient {
     private readonly timings: Timings,
   ) {}
 
+  /**
+   * Recent share of gets answered from the cache (a moving average). While most gets
+   * hit, a get first tries a plain GET of the cached value: as cheap as a raw GET, and
+   * a miss then costs one more round trip. While most miss, a get goes straight to the
+   * script, which answers a hit too, so a miss costs no more than it must.
+   */
+  private hitRate = 0.5;
+
   /** Gets the result of a request: from the cache, or by waiting for a server. */
   get(requestKey: string, canonical: string, args: Args, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
     if (this.closed) return Promise.reject(new StoreClosedError(`get ${this.service}`));
+    if (this.hitRate >= 0.5 && signal === undefined && !this.waiting.has(requestKey)) {
+      return this.getCachedFirst(requestKey, canonical, args, timeoutMs);
+    }
+    return this.wait(requestKey, canonical, args, timeoutMs, signal);
+  }
+
+  private getCachedFirst(requestKey: string, canonical: string, args: Args, timeoutMs: number): Promise<unknown> {
+    const started = Date.now();
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TimeoutError(this.service, args, timeoutMs)), timeoutMs);
+      this.connection.main.get(this.keys.value(requestKey)).then(
+        (envelope) => {
+          clearTimeout(timer);
+          if (envelope !== null) {
+            this.hitRate += (1 - this.hitRate) / 16;
+            this.countHit();
+            try {
+              resolve(decodeEnvelope(this.codec, envelope, this.service, args));
+            } catch (error) {
+              reject(error);
+            }
+            return;
+          }
+          this.hitRate -= this.hitRate / 16;
+          const left = timeoutMs - (Date.now() - started);
+          if (left <= 0) reject(new TimeoutError(this.service, args, timeoutMs));
+          else this.wait(requestKey, canonical, args, left, undefined, timeoutMs).then(resolve, reject);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Registers (or joins) a wait for the request's result: the script answers a hit at once. */
+  private wait(
+    requestKey: string,
+    canonical: string,
+    args: Args,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    reportedTimeoutMs = timeoutMs,
+  ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const finish = (): void => {
@@ -79,7 +132,7 @@ export class ServiceClient {
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => giveUp(new TimeoutError(this.service, args, timeoutMs)), timeoutMs);
+      timer = setTimeout(() => giveUp(new TimeoutError(this.service, args, reportedTimeoutMs)), timeoutMs);
 
       let list = this.waiting.get(requestKey);
       const first = list === undefined;
@@ -95,26 +148,53 @@ export class ServiceClient {
   private register(requestKey: string, canonical: string): void {
     this.listen();
     const k = this.keys;
-    const now = Date.now();
     this.connection
       .script(
         'get',
-        [k.value(requestKey), k.run(requestKey), k.waiters(requestKey), k.gets, k.prefetches, k.pending, k.stats],
+        [k.value(requestKey)],
         [
+          k.base,
           requestKey,
           requestPayload(requestKey, canonical),
           this.clientId,
-          now + this.timings.queueGraceMs,
+          Date.now() + this.timings.queueGraceMs,
           this.timings.recordTtlMs,
         ],
       )
       .then(
         (reply) => {
           const [hit, envelope] = reply as [number, string | undefined];
-          if (hit === 1) this.settle(requestKey, envelope as string);
+          if (hit === 1) {
+            this.hitRate += (1 - this.hitRate) / 16;
+            this.countHit();
+            this.settle(requestKey, envelope as string);
+          } else {
+            this.hitRate -= this.hitRate / 16;
+          }
         },
         (error: unknown) => this.fail(requestKey, error),
       );
+  }
+
+  /** Hits are counted here and added to the service's counters in batches, off the hot path. */
+  private hits = 0;
+  private hitFlush: NodeJS.Timeout | undefined;
+
+  private countHit(): void {
+    this.hits++;
+    if (this.hitFlush !== undefined) return;
+    this.hitFlush = setTimeout(() => void this.flushHits(), 200);
+    this.hitFlush.unref?.();
+  }
+
+  private async flushHits(): Promise<void> {
+    this.hitFlush = undefined;
+    const hits = this.hits;
+    if (hits === 0) return;
+    this.hits = 0;
+    await this.connection.main.hincrby(this.keys.stats, 'hits', hits).catch(() => {
+      this.hits += hits;
+    });
   }
 
   /** Answers every local waiter of a request from its envelope. */
@@ -159,24 +239,26 @@ export class ServiceClient {
     const replies = this.keys.replies(this.clientId);
     while (!this.closed) {
       const listener = this.listener as RedisClient;
-      let popped: [string, string] | null;
+      let messages: string[];
       try {
-        popped = await guardedBlpop(listener, [replies], this.timings.blockSeconds);
+        messages = await guardedBlmpop(listener, replies, 512, this.timings.blockSeconds);
       } catch (error) {
         if (this.closed) return;
         // A lapse has already reconnected; anything else: wait a little and retry.
         if (!(error instanceof WatchdogLapse)) await delay(100);
         continue;
       }
-      if (popped === null) continue;
-      const message = popped[1];
-      const newline = message.indexOf('\n');
-      if (newline > 0) this.settle(message.slice(0, newline), message.slice(newline + 1));
+      for (const message of messages) {
+        const newline = message.indexOf('\n');
+        if (newline > 0) this.settle(message.slice(0, newline), message.slice(newline + 1));
+      }
     }
   }
 
-  /** Rejects every waiter and stops listening. */
-  close(): void {
+  /** Rejects every waiter and stops listening; counted hits are written first. */
+  async close(): Promise<void> {
+    clearTimeout(this.hitFlush);
+    await this.flushHits();
     this.closed = true;
     for (const [key, list] of this.waiting) {
       this.waiting.delete(key);

@@ -122,6 +122,31 @@ export class RedisServer implements ServerHandle {
       }
       await this.pool.acquire();
       this.track(this.serve(payload, token));
+      // More room: take a batch of whatever else is queued in one call.
+      const room = this.pool.available;
+      if (room > 0 && !this.stopping) await this.takeMore(room);
+    }
+  }
+
+  private async takeMore(room: number): Promise<void> {
+    const k = this.keys;
+    const prefix = newToken();
+    let taken: string[];
+    try {
+      taken = (await this.connection.script(
+        'take',
+        [k.gets, k.prefetches, k.pending, k.stats],
+        [k.base, this.id, room, Date.now() + this.timings.leaseMs, this.timings.recordTtlMs, prefix],
+      )) as string[];
+    } catch {
+      return;
+    }
+    for (const [i, payload] of taken.entries()) {
+      const token = `${prefix}.${i + 1}`;
+      const parsed = parsePayload(payload);
+      if (parsed !== undefined) this.inFlight.set(parsed.requestKey, token);
+      await this.pool.acquire();
+      this.track(this.serve(payload, token));
     }
   }
 

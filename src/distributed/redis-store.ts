@@ -107,14 +107,20 @@ export class RedisStore implements DistributedStore {
     if (this.closed) throw new StoreClosedError(what);
   }
 
-  async get<T = unknown>(service: string, args: Args, options?: CallOptions): Promise<T> {
-    this.assertOpen(`get ${String(service)}`);
-    checkService(service);
-    const canonical = keyOfArgs(args);
-    const timeoutMs = checkPositiveNumber('timeoutMs', options?.timeoutMs, this.timeoutMs);
+  get<T = unknown>(service: string, args: Args, options?: CallOptions): Promise<T> {
+    let canonical: string;
+    let timeoutMs: number;
+    try {
+      this.assertOpen(`get ${String(service)}`);
+      checkService(service);
+      canonical = keyOfArgs(args);
+      timeoutMs = checkPositiveNumber('timeoutMs', options?.timeoutMs, this.timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const state = this.state(service);
     const pending = this.clientOf(service, state).get(requestKeyOf(canonical), canonical, args, timeoutMs, options?.signal);
-    return (await awaitRemote(pending)) as T;
+    return awaitRemote(pending) as Promise<T>;
   }
 
   get$<T = unknown>(service: string, args: Args, options?: CallOptions): Observable<T> {
@@ -144,7 +150,7 @@ export class RedisStore implements DistributedStore {
     checkService(service);
     const requestKey = requestKeyOf(keyOfArgs(args));
     const { keys, connection } = this.state(service);
-    await connection.main.del(keys.value(requestKey));
+    await connection.script('forget', [keys.value(requestKey), keys.run(requestKey)], []);
   }
 
   async save(service: string, args: Args, value: unknown, options: { readonly ttlSeconds: number }): Promise<void> {
@@ -163,7 +169,11 @@ export class RedisStore implements DistributedStore {
       throw new TypeError(`Cannot save the value for ${service}: ${JSON.parse(envelope.slice(1)).message as string}`);
     }
     const { keys, connection } = this.state(service);
-    await connection.main.set(keys.value(requestKey), envelope, 'PX', Math.max(1, Math.round(ttlSeconds * 1000)));
+    await connection.script(
+      'save',
+      [keys.value(requestKey), keys.run(requestKey)],
+      [envelope, Math.max(1, Math.round(ttlSeconds * 1000))],
+    );
   }
 
   serve(service: string, handler: Handler, options?: ServeOptions): ServerHandle {
@@ -293,7 +303,7 @@ export class RedisStore implements DistributedStore {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.running].map((server) => server.stop()));
-    for (const state of this.services.values()) state.client?.close();
+    await Promise.allSettled([...this.services.values()].map((state) => state.client?.close()));
     const connections = new Set([this.main, ...this.connections.values()]);
     await Promise.allSettled([...connections].map((connection) => connection.close()));
   }

@@ -60,6 +60,11 @@ export class SlotPool {
     return this.waiting.length > 0;
   }
 
+  /** Slots free now. */
+  get available(): number {
+    return this.free;
+  }
+
   /** Slots taken now (by running handlers). */
   get busy(): number {
     return this.size - this.free;
@@ -90,9 +95,13 @@ export function currentFrame(): RequestFrame | undefined {
  * Waits for a remote result on behalf of the running handler, lending its slot to
  * other requests meanwhile. Outside a handler it just waits.
  */
-export async function awaitRemote<T>(result: Promise<T>): Promise<T> {
+export function awaitRemote<T>(result: Promise<T>): Promise<T> {
   const frame = frames.getStore();
-  if (frame === undefined) return result;
+  // Outside a handler (the common case for clients): no extra promise hop.
+  return frame === undefined ? result : lendSlot(frame, result);
+}
+
+async function lendSlot<T>(frame: RequestFrame, result: Promise<T>): Promise<T> {
   if (frame.awaiting++ === 0) frame.pool.release();
   try {
     return await result;

@@ -55,7 +55,12 @@ describe('Redis store on a 3-master cluster', () => {
     await store.save('svc2', [9], 'saved', { ttlSeconds: 60 });
     expect(await store.get('svc2', [9])).toBe('saved');
     await store.prefetch('svc3', [7]);
-    for (let i = 0; i < 50 && (await store.stats('svc3')).computations < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    // Computations are counted as they start; hits are counted by clients and written in batches.
+    const settled = async () => {
+      const s = await store.stats('svc3');
+      return s.computations === 3 && s.hits === 1;
+    };
+    for (let i = 0; i < 100 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 20));
     const stats = await store.stats('svc3');
     expect(stats.computations).toBe(3);
     expect(stats.hits).toBe(1);

@@ -27,7 +27,8 @@
 -- answered, or -1 when the result was stale and dropped.
 local delivered = -1
 if redis.call('HGET', KEYS[2], 'token') == ARGV[2] then
-  if tonumber(ARGV[4]) > 0 then
+  -- A forget or save since this computation started makes its result out of date.
+  if tonumber(ARGV[4]) > 0 and not redis.call('HGET', KEYS[2], 'stale') then
     redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
   end
   local waiters = redis.call('SMEMBERS', KEYS[3])
