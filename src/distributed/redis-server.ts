@@ -29,9 +29,6 @@ export interface ServerTimings extends Timings {
 /** Tells the store a server stopped, so it forgets it. */
 export type OnStopped = (server: RedisServer) => void;
 
-function newToken(): string {
-  return randomBytes(9).toString('base64url');
-}
 
 export class RedisServer implements ServerHandle {
   readonly id: string;
@@ -47,6 +44,11 @@ export class RedisServer implements ServerHandle {
   private blocking: RedisClient | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private resolveStopped!: () => void;
+  /** Tokens name computations: this server's random base and a counter (no crypto per request). */
+  private readonly tokenBase = randomBytes(6).toString('base64url');
+  private tokenSeq = 0;
+  /** Claims not sent yet: a handler that finishes within the same turn needs none. */
+  private readonly unclaimed = new Map<string, NodeJS.Immediate>();
 
   constructor(
     readonly service: string,
@@ -83,6 +85,10 @@ export class RedisServer implements ServerHandle {
     void this.takeLoop();
   }
 
+  private newToken(): string {
+    return `${this.tokenBase}.${++this.tokenSeq}`;
+  }
+
   private log(text: string): void {
     if (this.verbose) process.stderr.write(`memocell ${this.service} [${this.id}] ${text}\n`);
   }
@@ -105,20 +111,29 @@ export class RedisServer implements ServerHandle {
       }
       if (popped === null) continue;
       const payload = popped[1];
-      const token = newToken();
+      const token = this.newToken();
       const parsed = parsePayload(payload);
       if (parsed !== undefined) {
         // Leased from now on (renewals cover it even while it waits for a slot here).
         this.inFlight.set(parsed.requestKey, token);
-        const now = Date.now();
-        // Not awaited: the claim travels while the handler starts; `complete` checks it.
-        this.connection
-          .script(
-            'claim',
-            [k.run(parsed.requestKey), k.pending, k.stats],
-            [parsed.requestKey, payload, this.id, token, now + this.timings.leaseMs, this.timings.recordTtlMs],
-          )
-          .catch(() => {});
+        const { requestKey } = parsed;
+        // The claim goes out after this turn of the event loop, unawaited: a handler that
+        // is done by then completes without one (`complete` accepts an unclaimed request),
+        // a longer one is leased before it could matter. Until then the request is
+        // covered by its queue grace: a server dying here loses nothing.
+        this.unclaimed.set(
+          requestKey,
+          setImmediate(() => {
+            this.unclaimed.delete(requestKey);
+            this.connection
+              .script(
+                'claim',
+                [k.run(requestKey), k.pending, k.stats],
+                [requestKey, payload, this.id, token, Date.now() + this.timings.leaseMs, this.timings.recordTtlMs],
+              )
+              .catch(() => {});
+          }),
+        );
       }
       await this.pool.acquire();
       this.track(this.serve(payload, token));
@@ -130,7 +145,7 @@ export class RedisServer implements ServerHandle {
 
   private async takeMore(room: number): Promise<void> {
     const k = this.keys;
-    const prefix = newToken();
+    const prefix = this.newToken();
     let taken: string[];
     try {
       taken = (await this.connection.script(
@@ -185,7 +200,7 @@ export class RedisServer implements ServerHandle {
     try {
       const args = parseCanonicalKey(canonical);
       this.log(`computing ${requestKey}`);
-      const result = await this.compute(args);
+      const result = await this.compute(requestKey, args);
       if (isKept(result)) {
         ttlMs = Math.max(1, Math.round(result.ttlSeconds * 1000));
         ({ envelope, failed } = encodeValue(this.codec, result.value));
@@ -197,8 +212,13 @@ export class RedisServer implements ServerHandle {
       ({ envelope, failed } = encodeFailure(error));
     }
     // Take the next request only if nothing here waits for a slot: resuming handlers first.
+    const pendingClaim = this.unclaimed.get(requestKey);
+    if (pendingClaim !== undefined) {
+      clearImmediate(pendingClaim);
+      this.unclaimed.delete(requestKey);
+    }
     const take = !this.stopping && !this.pool.contended;
-    const nextToken = take ? newToken() : '';
+    const nextToken = take ? this.newToken() : '';
     const now = Date.now();
     let reply: [number, string | false | null];
     try {
@@ -218,6 +238,7 @@ export class RedisServer implements ServerHandle {
           now + this.timings.leaseMs,
           this.timings.recordTtlMs,
           this.timings.replyTtlMs,
+          pendingClaim === undefined ? '0' : '1',
         ],
       )) as [number, string | false | null];
     } catch (error) {
@@ -234,21 +255,46 @@ export class RedisServer implements ServerHandle {
     return next ? { payload: next, token: nextToken } : { payload: false, token: '' };
   }
 
-  private async compute(args: Args): Promise<unknown> {
+  private async compute(requestKey: string, args: Args): Promise<unknown> {
     const frame: RequestFrame = { request: { service: this.service, args }, pool: this.pool, awaiting: 0 };
-    const signal = new AbortController().signal;
-    return runInFrame(frame, () => this.handler(args, { service: this.service, args, signal }));
+    const abortions = this.abortions;
+    // The signal is made only if the handler asks for it: most never do.
+    let controller: AbortController | undefined;
+    const ctx = {
+      service: this.service,
+      args,
+      get signal(): AbortSignal {
+        if (controller === undefined) {
+          controller = new AbortController();
+          abortions.set(requestKey, controller);
+        }
+        return controller.signal;
+      },
+    };
+    try {
+      return await runInFrame(frame, () => this.handler(args, ctx));
+    } finally {
+      if (controller !== undefined) abortions.delete(requestKey);
+    }
   }
+
+  /** Abort controllers of computations whose handler asked for a signal. */
+  private readonly abortions = new Map<string, AbortController>();
 
   private async renew(): Promise<void> {
     if (this.inFlight.size === 0) return;
     const pairs: string[] = [];
     for (const [key, token] of this.inFlight) pairs.push(key, token);
-    await this.connection.script(
+    const lost = (await this.connection.script(
       'renew',
       [this.keys.pending],
       [this.keys.base, Date.now() + this.timings.leaseMs, this.timings.recordTtlMs, ...pairs],
-    );
+    )) as string[];
+    for (const key of lost) {
+      // Another server computes it now (this one stalled past its lease): stop wasting work.
+      this.log(`lost the lease of ${key}`);
+      this.abortions.get(key)?.abort(new Error('The lease of this request was taken over by another server'));
+    }
   }
 
   private async sweep(): Promise<void> {

@@ -20,7 +20,11 @@ export interface HandlerContext {
   readonly service: string;
   /** The request's arguments (the same as the handler's parameters). */
   readonly args: Args;
-  /** Aborted when the server stops without finishing, or the request is taken over elsewhere. */
+  /**
+   * Aborted when this computation's result is no longer wanted: its server lost the
+   * lease (it stalled past it) and another server computes the request now, or the
+   * embedded store was closed.
+   */
   readonly signal: AbortSignal;
 }
 

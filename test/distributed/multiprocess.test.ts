@@ -68,6 +68,23 @@ describe('Redis store across processes', () => {
     expect(await count('work')).toBe(2);
   });
 
+  it('a server stalled past its lease is taken over; its late result is dropped', async () => {
+    const stalled = await server('kept', 1, 800);
+    const pending = store.get<string>('kept', [1_500, 'stall']);
+    while ((await count('kept')) === 0) await new Promise((r) => setTimeout(r, 20));
+    stalled.child.kill('SIGSTOP');
+    const rescuer = await server('kept', 1, 800);
+    const value = await pending;
+    expect(value).toBe(`stall@${rescuer.child.pid}`);
+    stalled.child.kill('SIGCONT');
+    // Let the stalled server finish and try to complete with its old token.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await count('kept')).toBe(2);
+    // The cached value is still the rescuer's: the late result did not overwrite it.
+    expect(await store.get('kept', [1_500, 'stall'])).toBe(value);
+    expect(await count('kept')).toBe(2);
+  });
+
   it('identical gets from three client processes are computed once, even past the lease', async () => {
     await server('kept', 2, 500);
     const clients = [0, 1, 2].map(() => {

@@ -23,10 +23,16 @@
 -- ARGV[10] lease deadline score for the next request
 -- ARGV[11] ttl of run records (ms)
 -- ARGV[12] ttl of reply lists (ms)
+-- ARGV[13] '1' if the request was never claimed (its handler finished at once)
 -- Reply: {delivered, next payload or false}: delivered is the number of waiters
 -- answered, or -1 when the result was stale and dropped.
 local delivered = -1
-if redis.call('HGET', KEYS[2], 'token') == ARGV[2] then
+local owner = redis.call('HGET', KEYS[2], 'token')
+local unclaimed = ARGV[13] == '1' and not owner
+if unclaimed then
+  redis.call('HINCRBY', KEYS[5], 'computations', 1)
+end
+if owner == ARGV[2] or unclaimed then
   -- A forget or save since this computation started makes its result out of date.
   if tonumber(ARGV[4]) > 0 and not redis.call('HGET', KEYS[2], 'stale') then
     redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])

@@ -6,15 +6,18 @@
 -- ARGV[2] new lease deadline score (ms)
 -- ARGV[3] ttl of run and waiter records (ms)
 -- ARGV[4], ARGV[5], ... pairs of request key and token
--- Reply: the number of leases renewed (a request taken over is not).
-local renewed = 0
+-- Reply: the request keys whose lease this server lost (taken over, or gone).
+local lost = {}
 for i = 4, #ARGV, 2 do
   local run = ARGV[1] .. ':r:' .. ARGV[i]
-  if redis.call('HGET', run, 'token') == ARGV[i + 1] then
+  local token = redis.call('HGET', run, 'token')
+  if token == ARGV[i + 1] then
     redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
     redis.call('PEXPIRE', run, ARGV[3])
     redis.call('PEXPIRE', ARGV[1] .. ':w:' .. ARGV[i], ARGV[3])
-    renewed = renewed + 1
+  elseif token then
+    -- Claimed by another computation (or not claimed yet by this one: then keep it).
+    lost[#lost + 1] = ARGV[i]
   end
 end
-return renewed
+return lost
