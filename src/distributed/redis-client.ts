@@ -6,6 +6,7 @@
  * reply arriving on the blocking loop (which waits for every pending request of this
  * service at once). Identical gets from this process share one registration.
  */
+import { Batcher } from './batcher.js';
 import { guardedBlmpop, WatchdogLapse } from './blocking.js';
 import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
@@ -70,7 +71,7 @@ export class ServiceClient {
     const started = Date.now();
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(this.service, args, timeoutMs)), timeoutMs);
-      this.connection.main.get(this.keys.value(requestKey)).then(
+      this.lookups.call(requestKey).then(
         (envelope) => {
           clearTimeout(timer);
           if (envelope !== null) {
@@ -147,34 +148,35 @@ export class ServiceClient {
 
   private register(requestKey: string, canonical: string): void {
     this.listen();
-    const k = this.keys;
-    this.connection
-      .script(
-        'get',
-        [k.value(requestKey)],
-        [
-          k.base,
-          requestKey,
-          requestPayload(requestKey, canonical),
-          this.clientId,
-          Date.now() + this.timings.queueGraceMs,
-          this.timings.recordTtlMs,
-        ],
-      )
-      .then(
-        (reply) => {
-          const [hit, envelope] = reply as [number, string | undefined];
-          if (hit === 1) {
-            this.hitRate += (1 - this.hitRate) / 16;
-            this.countHit();
-            this.settle(requestKey, envelope as string);
-          } else {
-            this.hitRate -= this.hitRate / 16;
-          }
-        },
-        (error: unknown) => this.fail(requestKey, error),
-      );
+    this.registrations.call({ requestKey, payload: requestPayload(requestKey, canonical) }).then(
+      (envelope) => {
+        if (typeof envelope === 'string') {
+          this.hitRate += (1 - this.hitRate) / 16;
+          this.countHit();
+          this.settle(requestKey, envelope);
+        } else {
+          this.hitRate -= this.hitRate / 16;
+        }
+      },
+      (error: unknown) => this.fail(requestKey, error),
+    );
   }
+
+  /** Plain lookups of cached results: the ones made while others are in flight go as one MGET. */
+  private readonly lookups = new Batcher<string, string | null>((requestKeys) =>
+    requestKeys.length === 1
+      ? this.connection.main.get(this.keys.value(requestKeys[0] as string)).then((v) => [v])
+      : this.connection.main.mget(requestKeys.map((key) => this.keys.value(key))),
+  );
+
+  /** Registrations (the get script): the ones made while others are in flight go as one call. */
+  private readonly registrations = new Batcher<{ requestKey: string; payload: string }, string | number>((items) => {
+    const args: (string | number)[] = [this.keys.base, this.clientId, Date.now() + this.timings.queueGraceMs, this.timings.recordTtlMs];
+    for (const item of items) args.push(item.requestKey, item.payload);
+    return this.connection.script('get', [this.keys.value((items[0] as { requestKey: string }).requestKey)], args) as Promise<
+      (string | number)[]
+    >;
+  });
 
   /** Hits are counted here and added to the service's counters in batches, off the hot path. */
   private hits = 0;

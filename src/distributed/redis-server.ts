@@ -26,6 +26,22 @@ export interface ServerTimings extends Timings {
   readonly leaseMs: number;
 }
 
+/** A finished request on its way to `complete`. */
+interface Completion {
+  readonly requestKey: string;
+  readonly token: string;
+  readonly envelope: string;
+  readonly ttlMs: number;
+  readonly failed: boolean;
+  /** Its claim was never sent: the handler finished within the turn it was taken. */
+  readonly unclaimed: boolean;
+  resolve?: (next: Next) => void;
+}
+
+/** The request a slot computes next, if `complete` handed one back. */
+type Next = { readonly payload: string | false; readonly token: string };
+const NO_NEXT: Next = { payload: false, token: '' };
+
 /** Tells the store a server stopped, so it forgets it. */
 export type OnStopped = (server: RedisServer) => void;
 
@@ -185,12 +201,11 @@ export class RedisServer implements ServerHandle {
     }
   }
 
-  private async computeAndComplete(payload: string, token: string): Promise<{ payload: string | false; token: string }> {
-    const k = this.keys;
+  private async computeAndComplete(payload: string, token: string): Promise<Next> {
     const parsed = parsePayload(payload);
     if (parsed === undefined) {
       this.log(`dropped a malformed request '${payload.slice(0, 80)}'`);
-      return { payload: false, token: '' };
+      return NO_NEXT;
     }
     const { requestKey, canonical } = parsed;
     this.inFlight.set(requestKey, token);
@@ -211,48 +226,80 @@ export class RedisServer implements ServerHandle {
     } catch (error) {
       ({ envelope, failed } = encodeFailure(error));
     }
-    // Take the next request only if nothing here waits for a slot: resuming handlers first.
     const pendingClaim = this.unclaimed.get(requestKey);
     if (pendingClaim !== undefined) {
       clearImmediate(pendingClaim);
       this.unclaimed.delete(requestKey);
     }
-    const take = !this.stopping && !this.pool.contended;
-    const nextToken = take ? this.newToken() : '';
-    const now = Date.now();
-    let reply: [number, string | false | null];
-    try {
-      reply = (await this.connection.script(
-        'complete',
-        [k.value(requestKey), k.run(requestKey), k.waiters(requestKey), k.pending, k.stats, k.gets, k.prefetches],
-        [
-          requestKey,
-          token,
-          envelope,
-          ttlMs,
-          failed ? '1' : '0',
-          k.base,
-          take ? '1' : '0',
-          this.id,
-          nextToken,
-          now + this.timings.leaseMs,
-          this.timings.recordTtlMs,
-          this.timings.replyTtlMs,
-          pendingClaim === undefined ? '0' : '1',
-        ],
-      )) as [number, string | false | null];
-    } catch (error) {
-      // The result could not be delivered (Redis unreachable): the lease will lapse and
-      // another server, or this one, computes it again. Nothing is lost but time.
-      this.log(`could not deliver ${requestKey}: ${(error as Error).message}`);
-      this.inFlight.delete(requestKey);
-      return { payload: false, token: '' };
+    return this.complete({ requestKey, token, envelope, ttlMs, failed, unclaimed: pendingClaim !== undefined });
+  }
+
+  // ---- completions, batched ------------------------------------------------------
+
+  private batch: Completion[] = [];
+
+  /**
+   * Queues a finished request for the next `complete` call: the requests that finish in
+   * one turn of the event loop are delivered together, with the next requests for their
+   * slots taken in the same call.
+   */
+  private complete(completion: Completion): Promise<Next> {
+    return new Promise((resolve) => {
+      completion.resolve = resolve;
+      if (this.batch.push(completion) === 1) setImmediate(() => void this.flushCompletions());
+    });
+  }
+
+  private async flushCompletions(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    const k = this.keys;
+    // Slots freed by this batch take new work only if no resuming handler waits for one.
+    const take = this.stopping || this.pool.contended ? 0 : batch.length;
+    const prefix = this.newToken();
+    const args: (string | number)[] = [
+      k.base,
+      this.id,
+      take,
+      Date.now() + this.timings.leaseMs,
+      this.timings.recordTtlMs,
+      this.timings.replyTtlMs,
+      prefix,
+    ];
+    for (const c of batch) {
+      args.push(c.requestKey, c.token, c.envelope, c.ttlMs, c.failed ? '1' : '0', c.unclaimed ? '1' : '0');
     }
-    this.inFlight.delete(requestKey);
-    this.served++;
-    const [delivered, next] = reply;
-    this.log(delivered < 0 ? `dropped a late result for ${requestKey}` : `answered ${requestKey} to ${delivered}`);
-    return next ? { payload: next, token: nextToken } : { payload: false, token: '' };
+    let reply: (number | string)[];
+    try {
+      reply = (await this.connection.script('complete', [k.pending, k.stats, k.gets, k.prefetches], args)) as (
+        | number
+        | string
+      )[];
+    } catch (error) {
+      // Not delivered (Redis unreachable): the leases lapse and the requests are computed
+      // again, here or elsewhere. Nothing is lost but time.
+      for (const c of batch) {
+        this.log(`could not deliver ${c.requestKey}: ${(error as Error).message}`);
+        this.inFlight.delete(c.requestKey);
+        c.resolve?.(NO_NEXT);
+      }
+      return;
+    }
+    for (const [i, c] of batch.entries()) {
+      const delivered = reply[i] as number;
+      this.inFlight.delete(c.requestKey);
+      this.served++;
+      this.log(delivered < 0 ? `dropped a late result for ${c.requestKey}` : `answered ${c.requestKey} to ${delivered}`);
+      const payload = reply[batch.length + i];
+      if (typeof payload === 'string') {
+        const token = `${prefix}.${i + 1}`;
+        const parsed = parsePayload(payload);
+        if (parsed !== undefined) this.inFlight.set(parsed.requestKey, token);
+        c.resolve?.({ payload, token });
+      } else {
+        c.resolve?.(NO_NEXT);
+      }
+    }
   }
 
   private async compute(requestKey: string, args: Args): Promise<unknown> {

@@ -1,39 +1,50 @@
--- get: answer from the cache, or register the caller as a waiter and queue the
--- request unless it is already queued or running (concurrent identical gets are
--- computed once). A queued prefetch of the same request is promoted to a get.
--- Only the cached value's key is declared: the others share its hash tag and are
--- built here from the base, which keeps the call small on the hot path (a hit).
+-- get: for each request, answer from the cache, or register the client as a waiter
+-- and queue the request unless it is already queued or running (concurrent identical
+-- gets are computed once). A queued prefetch of the same request is promoted to a
+-- get. The gets a client makes while its previous call is in flight travel together.
+-- Only one key is declared, for routing: all keys of a service share its hash tag,
+-- and the others are built here from the base.
 --
--- KEYS[1] value   cached result of the request (BASE:v:REQUESTKEY)
+-- KEYS[1] the cached-result key of the first request (BASE:v:KEY)
 -- ARGV[1] base    PREFIX:{TAG}
--- ARGV[2] request key
--- ARGV[3] payload (request key, newline, canonical arguments if the key is hashed)
--- ARGV[4] client id
--- ARGV[5] deadline score for the pending set (now + queue grace, ms)
--- ARGV[6] ttl of the run and waiters records (ms)
--- Keys used: BASE:r:KEY (run record), BASE:w:KEY (waiters), BASE:q (gets),
+-- ARGV[2] client id
+-- ARGV[3] deadline score for the pending set (now + queue grace, ms)
+-- ARGV[4] ttl of run and waiter records (ms)
+-- ARGV[5..] two fields per request: request key, payload (request key, newline,
+--           canonical arguments if the key is hashed)
+-- Keys used: BASE:v:KEY, BASE:r:KEY (run record), BASE:w:KEY (waiters), BASE:q (gets),
 -- BASE:p (prefetches), BASE:pending, BASE:stats (misses; hits are counted by clients).
--- Reply: {1, cached envelope} on a hit; {0} when the caller now waits for a reply.
-local cached = redis.call('GET', KEYS[1])
-if cached then
-  return {1, cached}
-end
+-- Reply: per request, the cached envelope on a hit, or 0 when the client now waits.
 local base = ARGV[1]
-local run = base .. ':r:' .. ARGV[2]
-local waiters = base .. ':w:' .. ARGV[2]
-redis.call('HINCRBY', base .. ':stats', 'misses', 1)
-redis.call('SADD', waiters, ARGV[4])
-redis.call('PEXPIRE', waiters, ARGV[6])
-local state = redis.call('HGET', run, 'state')
-if not state then
-  redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', ARGV[3])
-  redis.call('PEXPIRE', run, ARGV[6])
-  redis.call('RPUSH', base .. ':q', ARGV[3])
-  redis.call('ZADD', base .. ':pending', ARGV[5], ARGV[2])
-elseif redis.call('HGET', run, 'kind') == 'prefetch' then
-  redis.call('HSET', run, 'kind', 'get')
-  if state == 'queued' and redis.call('LREM', base .. ':p', 1, ARGV[3]) > 0 then
-    redis.call('RPUSH', base .. ':q', ARGV[3])
+local reply = {}
+local misses = 0
+for i = 5, #ARGV, 2 do
+  local key, payload = ARGV[i], ARGV[i + 1]
+  local cached = redis.call('GET', base .. ':v:' .. key)
+  if cached then
+    reply[#reply + 1] = cached
+  else
+    misses = misses + 1
+    reply[#reply + 1] = 0
+    local run = base .. ':r:' .. key
+    local waiters = base .. ':w:' .. key
+    redis.call('SADD', waiters, ARGV[2])
+    redis.call('PEXPIRE', waiters, ARGV[4])
+    local state = redis.call('HGET', run, 'state')
+    if not state then
+      redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload)
+      redis.call('PEXPIRE', run, ARGV[4])
+      redis.call('RPUSH', base .. ':q', payload)
+      redis.call('ZADD', base .. ':pending', ARGV[3], key)
+    elseif redis.call('HGET', run, 'kind') == 'prefetch' then
+      redis.call('HSET', run, 'kind', 'get')
+      if state == 'queued' and redis.call('LREM', base .. ':p', 1, payload) > 0 then
+        redis.call('RPUSH', base .. ':q', payload)
+      end
+    end
   end
 end
-return {0}
+if misses > 0 then
+  redis.call('HINCRBY', base .. ':stats', 'misses', misses)
+end
+return reply

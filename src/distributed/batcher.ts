@@ -1,0 +1,41 @@
+/**
+ * Coalesces calls into batches without delaying a lone call: a call made while fewer
+ * than `maxInFlight` batches are in flight is sent at once; calls made meanwhile wait
+ * and go together in the next batch. Idle, a call costs what it costs alone; under
+ * load, one Redis command carries many calls.
+ */
+export class Batcher<I, O> {
+  private queued: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
+  private inFlight = 0;
+
+  constructor(
+    /** Sends a batch; resolves one output per input, in order. */
+    private readonly send: (items: I[]) => Promise<O[]>,
+    private readonly maxInFlight = 2,
+    private readonly maxBatch = 256,
+  ) {}
+
+  call(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queued.push({ item, resolve, reject });
+      if (this.inFlight < this.maxInFlight) this.flush();
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queued.splice(0, this.maxBatch);
+    if (batch.length === 0) return;
+    this.inFlight++;
+    this.send(batch.map((b) => b.item)).then(
+      (outputs) => {
+        for (const [i, b] of batch.entries()) b.resolve(outputs[i] as O);
+      },
+      (error: unknown) => {
+        for (const b of batch) b.reject(error);
+      },
+    ).finally(() => {
+      this.inFlight--;
+      if (this.queued.length > 0) this.flush();
+    });
+  }
+}

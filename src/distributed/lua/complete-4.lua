@@ -1,0 +1,78 @@
+-- complete: a server finished computing one or more requests (those that finished in
+-- the same turn of its event loop travel together). For each, unless the computation
+-- was taken over (its lease lapsed and another server owns the request now): cache
+-- the result if asked and if no forget or save came since it started, push it to
+-- every waiting client's reply list, and drop the request's records. Then take and
+-- claim up to TAKE next requests (gets first), so a busy server needs about one round
+-- trip per batch of requests.
+--
+-- KEYS[1] pending    sorted set of queued/running requests by deadline
+-- KEYS[2] stats      counters
+-- KEYS[3] gets       get queue
+-- KEYS[4] prefetches prefetch queue
+-- ARGV[1] base (PREFIX:{TAG}): value, run, waiter and reply keys are built from it
+-- ARGV[2] server id
+-- ARGV[3] TAKE: how many next requests to take at most
+-- ARGV[4] lease deadline score for the requests taken (ms)
+-- ARGV[5] ttl of run records (ms)
+-- ARGV[6] ttl of reply lists (ms)
+-- ARGV[7] token prefix for the requests taken: the i-th gets PREFIX.i
+-- ARGV[8..] six fields per finished request: request key, token, result envelope,
+--           cache ttl in ms (0: not cached), '1' if an error, '1' if never claimed
+-- Reply: {delivered_1, ..., delivered_n, next payload_1, ...}: delivered_i is the
+-- number of waiters answered for request i, or -1 when its result was stale and
+-- dropped; the payloads taken follow.
+local base = ARGV[1]
+local reply = {}
+local n = 0
+for i = 8, #ARGV, 6 do
+  local key, token, envelope = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local run = base .. ':r:' .. key
+  local owner = redis.call('HGET', run, 'token')
+  local unclaimed = ARGV[i + 5] == '1' and not owner
+  if unclaimed then
+    redis.call('HINCRBY', KEYS[2], 'computations', 1)
+  end
+  local delivered = -1
+  if owner == token or unclaimed then
+    if tonumber(ARGV[i + 3]) > 0 and not redis.call('HGET', run, 'stale') then
+      redis.call('SET', base .. ':v:' .. key, envelope, 'PX', ARGV[i + 3])
+    end
+    local waiterKey = base .. ':w:' .. key
+    local waiters = redis.call('SMEMBERS', waiterKey)
+    local message = key .. '\n' .. envelope
+    for _, id in ipairs(waiters) do
+      local replies = base .. ':reply:' .. id
+      redis.call('RPUSH', replies, message)
+      redis.call('PEXPIRE', replies, ARGV[6])
+    end
+    delivered = #waiters
+    redis.call('DEL', run, waiterKey)
+    redis.call('ZREM', KEYS[1], key)
+    if ARGV[i + 4] == '1' then
+      redis.call('HINCRBY', KEYS[2], 'errors', 1)
+    end
+  end
+  n = n + 1
+  reply[n] = delivered
+end
+local taken = 0
+for t = 1, tonumber(ARGV[3]) do
+  local payload = redis.call('LPOP', KEYS[3]) or redis.call('LPOP', KEYS[4])
+  if not payload then
+    break
+  end
+  taken = taken + 1
+  local key = string.match(payload, '^[^\n]*')
+  local run = base .. ':r:' .. key
+  if not redis.call('HGET', run, 'kind') then
+    redis.call('HSET', run, 'kind', 'prefetch')
+  end
+  redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2], 'token', ARGV[7] .. '.' .. taken)
+  redis.call('PEXPIRE', run, ARGV[5])
+  redis.call('ZADD', KEYS[1], ARGV[4], key)
+  redis.call('HINCRBY', KEYS[2], 'computations', 1)
+  n = n + 1
+  reply[n] = payload
+end
+return reply
