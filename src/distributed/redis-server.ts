@@ -164,10 +164,11 @@ export class RedisServer implements ServerHandle {
     const prefix = this.newToken();
     let taken: string[];
     try {
+      // `complete` with nothing finished only takes: one script for both jobs.
       taken = (await this.connection.script(
-        'take',
-        [k.gets, k.prefetches, k.pending, k.stats],
-        [k.base, this.id, room, Date.now() + this.timings.leaseMs, this.timings.recordTtlMs, prefix],
+        'complete',
+        [k.pending, k.stats, k.gets, k.prefetches],
+        [k.base, this.id, room, Date.now() + this.timings.leaseMs, this.timings.recordTtlMs, this.timings.replyTtlMs, prefix],
       )) as string[];
     } catch {
       return;
