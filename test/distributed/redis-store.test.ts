@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStore, keep, type RedisStore } from '../../src/distributed/index.js';
+import { createRedisStore, keep, TimeoutError, type RedisStore } from '../../src/distributed/index.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
 
 let main: RedisServerHandle;
@@ -77,5 +77,24 @@ describe('Redis store', () => {
       admin.disconnect();
     }
     expect(await pending).toEqual([1, 2]);
+  });
+
+  it('every call settles by its deadline while Redis is frozen, and works again after', async () => {
+    const s = store();
+    s.serve('frozen', ([n]) => keep(n, { ttlSeconds: 60 }));
+    expect(await s.get('frozen', [1])).toBe(1);
+    main.pause();
+    try {
+      const started = Date.now();
+      const outcomes = await Promise.all(
+        [[1], [2]].map((args) => s.get('frozen', args, { timeoutMs: 300 }).catch((e: unknown) => e)),
+      );
+      const elapsed = Date.now() - started;
+      for (const outcome of outcomes) expect(outcome).toBeInstanceOf(TimeoutError);
+      expect(elapsed).toBeLessThan(2_000); // a hang would be the test's own timeout
+    } finally {
+      main.resume();
+    }
+    expect(await s.get('frozen', [3], { timeoutMs: 5_000 })).toBe(3);
   });
 });
