@@ -315,6 +315,12 @@ export class EmbeddedStore implements DistributedStore {
       throw new TypeError(`Expected \`handler\` to be a function, got \`${String(handler)}\` (${typeof handler})`);
     }
     const concurrency = checkPositiveInteger('concurrency', options.concurrency, 1);
+    if (options.protocol !== undefined && options.protocol !== 'memocell') {
+      throw new TypeError(
+        `The embedded store serves only the memocell protocol, got \`${String(options.protocol)}\`: ` +
+          'DisTcl clients reach services through Redis, so use createRedisStore for protocol "distcl".',
+      );
+    }
     const id = options.id ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     if (typeof id !== 'string' || id.length === 0) {
       throw new TypeError(`Expected \`id\` to be a non-empty string, got \`${String(id)}\` (${typeof id})`);

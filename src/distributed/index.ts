@@ -4,7 +4,9 @@
  */
 
 // Stores
-export { createRedisStore, RedisStore, type RedisStoreOptions } from './redis-store.js';
+export { createRedisStore, RedisStore, type RedisStoreOptions, type RemoteService } from './redis-store.js';
+export type { DistclRemote } from './distcl/client.js';
+export type { DistclHandler } from './distcl/server.js';
 export type { RedisTarget } from './connection.js';
 export { createEmbeddedStore, EmbeddedStore, type EmbeddedStoreOptions } from './embedded-store.js';
 

@@ -8,6 +8,8 @@ import { checkCodec, type Codec } from './codec.js';
 import { Connection, type RedisTarget } from './connection.js';
 import { encodeValue } from './envelope.js';
 import { StoreClosedError } from './errors/store-closed-error.js';
+import { distclRemote, BlockingPool, type DistclRemote } from './distcl/client.js';
+import { DistclServer, type DistclHandler } from './distcl/server.js';
 import { checkPrefix, requestKeyOf, requestPayload, serviceKeys, type ServiceKeys } from './keys.js';
 import { ServiceClient, type Timings } from './redis-client.js';
 import { RedisServer, type ServerTimings } from './redis-server.js';
@@ -23,6 +25,20 @@ import type {
   ServiceStats,
 } from './types.js';
 import { checkPositiveInteger, checkPositiveNumber, checkService, keyOfArgs } from './validate.js';
+
+/** A memocell service served elsewhere, called like a function of its arguments. */
+export interface RemoteService<A extends unknown[], R> {
+  (...args: A): Promise<R>;
+  prefetch(...args: A): Promise<void>;
+  forget(...args: A): Promise<void>;
+  observe(...args: A): Observable<R>;
+  readonly service: string;
+}
+
+function checkProtocol(protocol: unknown): 'memocell' | 'distcl' {
+  if (protocol === undefined || protocol === 'memocell' || protocol === 'distcl') return protocol ?? 'memocell';
+  throw new TypeError(`Expected \`protocol\` to be 'memocell' or 'distcl', got \`${String(protocol)}\``);
+}
 
 /** Options of `createRedisStore`, each with its default. */
 export interface RedisStoreOptions {
@@ -176,17 +192,40 @@ export class RedisStore implements DistributedStore {
     );
   }
 
-  serve(service: string, handler: Handler, options?: ServeOptions): ServerHandle {
+  /**
+   * Makes this process a server of `service`. With `protocol: 'distcl'` it serves
+   * DisTcl's queues instead: the handler gets the request's words as strings and returns
+   * a string, or `keep(string, { ttlSeconds })` (DisTcl's `-secs2keep`).
+   */
+  serve(service: string, handler: Handler, options?: ServeOptions & { readonly protocol?: 'memocell' }): ServerHandle;
+  serve(service: string, handler: DistclHandler, options: ServeOptions & { readonly protocol: 'distcl' }): ServerHandle;
+  serve(service: string, handler: Handler | DistclHandler, options?: ServeOptions): ServerHandle {
     this.assertOpen(`serve ${String(service)}`);
     checkService(service);
     if (typeof handler !== 'function') {
       throw new TypeError(`Expected \`handler\` to be a function, got \`${String(handler)}\` (${typeof handler})`);
     }
     const concurrency = checkPositiveInteger('concurrency', options?.concurrency, 1);
+    const protocol = checkProtocol(options?.protocol);
+    if (protocol === 'distcl') {
+      const { connection } = this.state(service);
+      const server = new DistclServer(
+        service,
+        handler as DistclHandler,
+        connection,
+        concurrency,
+        options?.id,
+        options?.verbose ?? false,
+        (stopped) => this.distclServers.delete(stopped),
+      );
+      this.distclServers.add(server);
+      server.start();
+      return server;
+    }
     const { keys, connection } = this.state(service);
     const server = new RedisServer(
       service,
-      handler,
+      handler as Handler,
       keys,
       connection,
       this.codec,
@@ -201,6 +240,53 @@ export class RedisStore implements DistributedStore {
     server.start();
     return server;
   }
+
+  // ---- remote services -------------------------------------------------------------
+
+  /**
+   * A service served elsewhere, called like a function. `protocol: 'distcl'` calls a
+   * DisTcl service (Tcl servers, or memocell servers in that mode): words in, a string
+   * out, with DisTcl's wait of 10 s unless `timeoutMs` says otherwise.
+   *
+   * @example
+   * ```ts
+   * const mand = store.remote('mand', { protocol: 'distcl' });
+   * const row = await mand('slice', 100, -2, 0.01, 1.2, 0.01, 0, 99, 1);
+   * const square = store.remote<[number], number>('square');
+   * await square(12);
+   * ```
+   */
+  remote(service: string, options: { readonly protocol: 'distcl'; readonly timeoutMs?: number }): DistclRemote;
+  remote<A extends unknown[] = unknown[], R = unknown>(
+    service: string,
+    options?: { readonly protocol?: 'memocell'; readonly timeoutMs?: number },
+  ): RemoteService<A, R>;
+  remote(
+    service: string,
+    options?: { readonly protocol?: 'memocell' | 'distcl'; readonly timeoutMs?: number },
+  ): DistclRemote | RemoteService<unknown[], unknown> {
+    this.assertOpen(`remote ${String(service)}`);
+    checkService(service);
+    const protocol = checkProtocol(options?.protocol);
+    if (protocol === 'distcl') {
+      const timeoutMs = checkPositiveNumber('timeoutMs', options?.timeoutMs, 10_000);
+      const { connection } = this.state(service);
+      let pool = this.blockingPools.get(connection);
+      if (pool === undefined) this.blockingPools.set(connection, (pool = new BlockingPool(connection)));
+      return distclRemote(service, connection, pool, timeoutMs, () => this.closed);
+    }
+    const timeoutMs = options?.timeoutMs;
+    const callOptions = timeoutMs === undefined ? undefined : { timeoutMs };
+    const call = ((...args: unknown[]) => this.get(service, args, callOptions)) as RemoteService<unknown[], unknown>;
+    call.prefetch = (...args) => this.prefetch(service, args);
+    call.forget = (...args) => this.forget(service, args);
+    call.observe = (...args) => this.get$(service, args, callOptions);
+    Object.defineProperty(call, 'service', { value: service });
+    return call;
+  }
+
+  private readonly blockingPools = new Map<Connection, BlockingPool>();
+  private readonly distclServers = new Set<DistclServer>();
 
   // ---- control -------------------------------------------------------------------
 
@@ -302,7 +388,7 @@ export class RedisStore implements DistributedStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.running].map((server) => server.stop()));
+    await Promise.allSettled([...this.running, ...this.distclServers].map((server) => server.stop()));
     await Promise.allSettled([...this.services.values()].map((state) => state.client?.close()));
     const connections = new Set([this.main, ...this.connections.values()]);
     await Promise.allSettled([...connections].map((connection) => connection.close()));

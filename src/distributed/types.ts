@@ -49,6 +49,11 @@ export interface ServeOptions {
   readonly id?: string;
   /** Log each request to stderr. Default: false; switchable at run time (`setVerbose`). */
   readonly verbose?: boolean;
+  /**
+   * `memocell` (default), or `distcl` to serve DisTcl's own queues and value format so
+   * Tcl DisTcl clients can call this server (Redis store only; see the README).
+   */
+  readonly protocol?: 'memocell' | 'distcl';
 }
 
 /** A running server of one service in this process. */
