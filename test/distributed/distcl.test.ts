@@ -56,6 +56,26 @@ async function tclServer(service: string, id: string): Promise<{ child: ChildPro
   return server;
 }
 
+/** Runs DisTcl calls in a Tcl script of our own (DisTcl's peer folder has a get client only). */
+function tclScript(body: string): Promise<string> {
+  const child = spawn(tclsh as string, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  tclProcesses.push(child);
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const done = new Promise<string>((resolveDone) => child.on('exit', () => resolveDone(out)));
+  child.stdin?.end(
+    [
+      `source {${resolve(distclDir, 'retcl-shim.tcl')}}`,
+      `set ::retcl::port ${redis.port}`,
+      `source {${resolve(distclDir, 'distcl.tcl')}}`,
+      'retcl::create redis',
+      body,
+      'exit 0',
+    ].join('\n'),
+  );
+  return done;
+}
+
 /** One `distcl::get` from a Tcl client; resolves its `STATUS:VALUE` line. */
 async function tclGet(service: string, words: readonly string[]): Promise<string> {
   return (await tcl('client.tcl', [String(redis.port), service, ...words]).done).trim();
@@ -129,6 +149,12 @@ describe.skipIf(missing !== undefined)('DisTcl interoperability (tclsh running D
     expect(await tclGet('mc1', ['nope'])).toBe("1:Don't know how to 'nope'");
     // Errors are not cached.
     expect(await raw.exists('v:mc1:nope')).toBe(0);
+    // distcl::prefetch and distcl::forget from Tcl, served by memocell.
+    await tclScript('distcl::prefetch redis mc1 square 11');
+    for (let i = 0; i < 100 && (await raw.exists('v:mc1:square 11')) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await raw.get('v:mc1:square 11')).toBe('0:121');
+    await tclScript('distcl::forget redis mc1 square 11');
+    expect(await raw.exists('v:mc1:square 11')).toBe(0);
   });
 
   it('Tcl and memocell servers serve one service together, and concurrent gets are computed once', async () => {
