@@ -56,6 +56,36 @@ export class Connection {
     return command.call(this.main, ...keys, ...args);
   }
 
+  private subscriber: RedisClient | undefined;
+  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+
+  /**
+   * Listens to a pub/sub channel on one subscriber connection shared by every channel
+   * of this deployment. Returns the function that stops listening.
+   */
+  subscribe(channel: string, listener: (message: string) => void): () => void {
+    if (this.subscriber === undefined) {
+      const subscriber = this.dedicated();
+      subscriber.on('message', (from: string, message: string) => {
+        for (const l of this.listeners.get(from) ?? []) l(message);
+      });
+      this.subscriber = subscriber;
+    }
+    let set = this.listeners.get(channel);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(channel, set);
+      void this.subscriber.subscribe(channel).catch(() => {});
+    }
+    set.add(listener);
+    return () => {
+      const current = this.listeners.get(channel);
+      if (current === undefined || !current.delete(listener) || current.size > 0) return;
+      this.listeners.delete(channel);
+      void this.subscriber?.unsubscribe(channel).catch(() => {});
+    };
+  }
+
   /** A connection of its own, for a blocking command or a subscription. */
   dedicated(): RedisClient {
     const client = this.main.duplicate();

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Observable } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
+import { requestKeyOf } from './keys.js';
 import { checkCodec, type Codec } from './codec.js';
 import { describeArgs, failureOf, RemoteError, type RemoteFailure } from './errors/remote-error.js';
 import { StoreClosedError } from './errors/store-closed-error.js';
@@ -167,6 +168,33 @@ function first<T>(set: Set<T>): T | undefined {
  */
 export class EmbeddedStore implements DistributedStore {
   private readonly services = new Map<string, Service>();
+  /** Forgotten or saved request keys, by service: what local copies of results must drop. */
+  private readonly invalidated = new Map<string, Subject<string>>();
+
+  private invalidate(service: string, canonical: string): void {
+    this.invalidated.get(service)?.next(requestKeyOf(canonical));
+  }
+
+  /**
+   * Request keys of `service` whose cached result was forgotten or replaced by `save`.
+   *
+   * @example
+   * ```ts
+   * store.invalidations('square').subscribe((key) => console.log('dropped', key));
+   * ```
+   */
+  invalidations(service: string): Observable<string> {
+    const name = checkService(service);
+    return new Observable<string>((subscriber) => {
+      let subject = this.invalidated.get(name);
+      if (subject === undefined) this.invalidated.set(name, (subject = new Subject<string>()));
+      const subscription = subject.subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        if (subject !== undefined && !subject.observed) this.invalidated.delete(name);
+      };
+    });
+  }
   private readonly timeoutMs: number;
   private readonly codec: Codec;
   private closed = false;
@@ -259,6 +287,7 @@ export class EmbeddedStore implements DistributedStore {
     const key = keyOfArgs(args);
     this.checkOpen(`forget ${name}${describeArgs(args)}`);
     const svc = this.services.get(name);
+    this.invalidate(name, key);
     if (svc === undefined) return;
     svc.cache.delete(key);
     const request = svc.pending.get(key);
@@ -284,6 +313,7 @@ export class EmbeddedStore implements DistributedStore {
     this.checkOpen(`save ${name}${describeArgs(args)}`);
     const svc = this.service(name);
     svc.cache.set(key, data, ttlSeconds);
+    this.invalidate(name, key);
     const request = svc.pending.get(key);
     if (request === undefined) return;
     if (request.queue === undefined) {

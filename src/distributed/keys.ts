@@ -33,6 +33,8 @@ export interface ServiceKeys {
   readonly name: string;
   /** Pub/sub channel for control messages (stop, verbose) to this service's servers. */
   readonly control: string;
+  /** Pub/sub channel of request keys whose cached result was forgotten or replaced. */
+  readonly invalidated: string;
   /** The cached result of a request. */
   value(requestKey: string): string;
   /** A request's record while queued or running (a hash: state, payload, owner, token). */
@@ -76,6 +78,7 @@ export function serviceKeys(prefix: string, service: string): ServiceKeys {
     alive: `${base}:alive`,
     name: `${base}:name`,
     control: `${base}:control`,
+    invalidated: `${base}:invalidated`,
     value: (requestKey) => `${base}:v:${requestKey}`,
     run: (requestKey) => `${base}:r:${requestKey}`,
     waiters: (requestKey) => `${base}:w:${requestKey}`,

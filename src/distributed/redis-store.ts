@@ -3,7 +3,7 @@
  * same Redis (or Redis Cluster), with a connection of their own per service if asked.
  */
 import { randomBytes } from 'node:crypto';
-import { defer, from, type Observable } from 'rxjs';
+import { defer, from, Observable } from 'rxjs';
 import { checkCodec, type Codec } from './codec.js';
 import { Connection, type RedisTarget } from './connection.js';
 import { encodeValue } from './envelope.js';
@@ -166,7 +166,7 @@ export class RedisStore implements DistributedStore {
     checkService(service);
     const requestKey = requestKeyOf(keyOfArgs(args));
     const { keys, connection } = this.state(service);
-    await connection.script('forget', [keys.value(requestKey), keys.run(requestKey)], []);
+    await connection.script('forget', [keys.value(requestKey), keys.run(requestKey)], [keys.invalidated, requestKey]);
   }
 
   async save(service: string, args: Args, value: unknown, options: { readonly ttlSeconds: number }): Promise<void> {
@@ -188,7 +188,7 @@ export class RedisStore implements DistributedStore {
     await connection.script(
       'save',
       [keys.value(requestKey), keys.run(requestKey)],
-      [envelope, Math.max(1, Math.round(ttlSeconds * 1000))],
+      [envelope, Math.max(1, Math.round(ttlSeconds * 1000)), keys.invalidated, requestKey],
     );
   }
 
@@ -295,9 +295,7 @@ export class RedisStore implements DistributedStore {
   private subscribeControl(service: string, keys: ServiceKeys, connection: Connection): void {
     if (this.controlled.has(keys.control)) return;
     this.controlled.add(keys.control);
-    const subscriber = connection.dedicated();
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== keys.control) return;
+    connection.subscribe(keys.control, (message) => {
       let command: { to?: unknown; command?: unknown };
       try {
         command = JSON.parse(message) as typeof command;
@@ -311,7 +309,22 @@ export class RedisStore implements DistributedStore {
         else if (command.command === 'quiet') server.verbose = false;
       }
     });
-    void subscriber.subscribe(keys.control).catch(() => {});
+  }
+
+  /**
+   * Request keys of `service` whose cached result was forgotten or replaced, published
+   * by whichever process did it.
+   */
+  invalidations(service: string): Observable<string> {
+    checkService(service);
+    return new Observable<string>((subscriber) => {
+      if (this.closed) {
+        subscriber.complete();
+        return undefined;
+      }
+      const { keys, connection } = this.state(service);
+      return connection.subscribe(keys.invalidated, (requestKey) => subscriber.next(requestKey));
+    });
   }
 
   private async control(service: string, serverId: string, command: string): Promise<void> {

@@ -125,6 +125,12 @@ export interface DistributedStore {
   stopServer(service: string, serverId: string): Promise<void>;
   /** Turns a server's request logging on or off, here or in another process. */
   setVerbose(service: string, serverId: string, verbose: boolean): Promise<void>;
+  /**
+   * The request keys (`requestKeyOf(canonicalKey(args))`) whose cached result was
+   * forgotten or replaced by `save`, in any process: what a local copy of a result
+   * must drop. Hot: subscribing starts listening, unsubscribing stops.
+   */
+  invalidations(service: string): Observable<string>;
   /** Stops this process's servers and closes connections. */
   close(): Promise<void>;
 }

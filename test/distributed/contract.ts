@@ -14,6 +14,8 @@ import { RemoteError } from '../../src/distributed/errors/remote-error.js';
 import { StoreClosedError } from '../../src/distributed/errors/store-closed-error.js';
 import { TimeoutError } from '../../src/distributed/errors/timeout-error.js';
 import { keep } from '../../src/distributed/keep.js';
+import { requestKeyOf } from '../../src/distributed/keys.js';
+import { canonicalKey } from '../../src/reactive/key.js';
 import type { Args, DistributedStore, Handler, ServeOptions, ServerHandle } from '../../src/distributed/types.js';
 import { deferred, type Deferred } from '../support/deferred.js';
 
@@ -234,6 +236,23 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
         await store.save(svc, ['y'], 'replaced', { ttlSeconds: 60 });
         expect(await store.get(svc, ['y'])).toBe('replaced');
         expect(calls).toBe(1);
+      });
+    });
+
+    describe('invalidations', () => {
+      it('report the request keys forgotten or replaced by save, and only while subscribed', async () => {
+        const svc = uniqueService('inval');
+        const seen: string[] = [];
+        const subscription = store.invalidations(svc).subscribe((key) => seen.push(key));
+        // Let a subscription over the network take effect before the first event.
+        await sleep(50);
+        await store.forget(svc, [1]);
+        await store.save(svc, [{ b: 2, a: 1 }], 'x', { ttlSeconds: 10 });
+        await eventually(() => expect(seen).toEqual([requestKeyOf(canonicalKey([1])), requestKeyOf(canonicalKey([{ a: 1, b: 2 }]))]));
+        subscription.unsubscribe();
+        await store.forget(svc, [2]);
+        await sleep(50);
+        expect(seen).toHaveLength(2);
       });
     });
 
