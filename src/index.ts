@@ -1,7 +1,17 @@
 /**
  * memocell: memoised computation, reactive in one process and shared across many.
  *
- * This entry re-exports the reactive layer; the distributed store and the bridge
- * between them join it as they land.
+ * `memocell/reactive` has the cells alone (no Redis code); `memocell/distributed` the
+ * services alone; this entry has both and the bridge that joins them.
  */
 export * from './reactive/index.js';
+export { connect, Store, type StoreMemo, type StoreMemoOptions } from './bridge/index.js';
+export {
+  keep,
+  RemoteError,
+  TimeoutError,
+  StoreClosedError,
+  type DistributedStore,
+  type ServerHandle,
+  type ServeOptions,
+} from './distributed/index.js';

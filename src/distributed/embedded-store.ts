@@ -287,11 +287,13 @@ export class EmbeddedStore implements DistributedStore {
     const key = keyOfArgs(args);
     this.checkOpen(`forget ${name}${describeArgs(args)}`);
     const svc = this.services.get(name);
+    if (svc !== undefined) {
+      svc.cache.delete(key);
+      const request = svc.pending.get(key);
+      if (request !== undefined && request.queue === undefined) request.stale = true;
+    }
+    // Last: a listener may read the result again at once, and must not find the old one.
     this.invalidate(name, key);
-    if (svc === undefined) return;
-    svc.cache.delete(key);
-    const request = svc.pending.get(key);
-    if (request !== undefined && request.queue === undefined) request.stale = true;
   }
 
   /**

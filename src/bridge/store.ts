@@ -1,0 +1,224 @@
+/**
+ * The bridge's store: memoised functions with one call shape whether they compute
+ * here or elsewhere. Each process keeps local copies of the results it used (an L1
+ * cache made of reactive cells); a miss goes to the distributed store; a `forget` in
+ * any process drops every process's copy, so cells and Observables that read a result
+ * recompute and re-emit.
+ */
+import type { Observable } from 'rxjs';
+import type { Subscription } from 'rxjs';
+import { memo as reactiveMemo, type MemoFn } from '../reactive/memo.js';
+import type { AsyncCell } from '../reactive/context.js';
+import { canonicalKey } from '../reactive/key.js';
+import { keep } from '../distributed/keep.js';
+import { requestKeyOf } from '../distributed/keys.js';
+import { RedisStore } from '../distributed/redis-store.js';
+import type { DistclRemote } from '../distributed/distcl/client.js';
+import type { DistributedStore, ServeOptions, ServerHandle } from '../distributed/types.js';
+
+/** Options of `store.memo` and `store.remote`, each with its default. */
+export interface StoreMemoOptions {
+  /** How long a result stays cached in the store and in each process's L1. Default: 300 s. */
+  readonly ttlSeconds?: number;
+  /** Most results each process keeps in its L1 (least recently used unwatched go first). Default: 1 000. */
+  readonly l1Max?: number;
+  /** Deadline of a call that goes to the store, in ms. Default: the store's (30 s). */
+  readonly timeoutMs?: number;
+}
+
+/** A memoised function of a store: the same calls whether it computes here or elsewhere. */
+export interface StoreMemo<A extends unknown[], R> {
+  /** The result: from this process's L1, else the store's cache, else a server computes it. */
+  (...args: A): Promise<R>;
+  /** Asks the store to compute these arguments without waiting. */
+  prefetch(...args: A): Promise<void>;
+  /** Asks for many argument lists at once, so free servers work on them in parallel. */
+  prefetchMany(argLists: readonly A[]): Promise<void>;
+  /** Drops the result in the store and in every process's L1; readers recompute. */
+  forget(...args: A): Promise<void>;
+  /** The L1 copy if this process holds a current one, else `undefined`; fetches nothing. */
+  peek(...args: A): R | undefined;
+  /** An Observable of the result: now, and again each time it is recomputed after a forget anywhere. */
+  observe(...args: A): Observable<R>;
+  /** The L1 cell behind these arguments: read it in a cell with `await ctx.get(f.cell(...args))`. */
+  cell(...args: A): AsyncCell<R>;
+  /** The service name under which the store knows this function. */
+  readonly service: string;
+  /** The body, when this process defined it (`store.memo`), so `store.serve` can run it. */
+  readonly body: ((...args: A) => R | Promise<R>) | undefined;
+  /** Cache lifetime in the store, seconds. */
+  readonly ttlSeconds: number;
+}
+
+export class Store {
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    /** The distributed store underneath: Redis, or embedded in this process. */
+    readonly distributed: DistributedStore,
+  ) {}
+
+  /**
+   * A memoised function whose results are shared by every process on this store.
+   *
+   * @example
+   * ```ts
+   * const store = connect(process.env.REDIS_URL);
+   * const slice = store.memo('mand.slice', sliceFn, { ttlSeconds: 300 });
+   * store.serve(slice, { concurrency: 4 });   // this process computes requests too
+   * await slice(1, 32);                        // L1 hit, else store cache, else a server computes it
+   * slice.observe(1, 32).subscribe(draw);      // re-emits after slice.forget(1, 32) anywhere
+   * ```
+   */
+  memo<A extends unknown[], R>(
+    service: string,
+    body: (...args: A) => R | Promise<R>,
+    options?: StoreMemoOptions,
+  ): StoreMemo<A, Awaited<R>> {
+    if (typeof body !== 'function') {
+      throw new TypeError(`Expected \`body\` to be a function, got \`${String(body)}\` (${typeof body})`);
+    }
+    return this.makeMemo<A, Awaited<R>>(service, body as (...args: A) => Awaited<R> | Promise<Awaited<R>>, options);
+  }
+
+  /**
+   * A function served elsewhere (another codebase, another language), typed by you:
+   * the same API as `store.memo`, without the body. With `protocol: 'distcl'`, a DisTcl
+   * service (words in, a string out), on a Redis store.
+   *
+   * @example
+   * ```ts
+   * const render = store.remote<[number, number], Buffer>('mand.slice');
+   * const legacy = store.remote('mand', { protocol: 'distcl' });
+   * ```
+   */
+  remote(service: string, options: { readonly protocol: 'distcl'; readonly timeoutMs?: number }): DistclRemote;
+  remote<A extends unknown[], R>(service: string, options?: StoreMemoOptions & { readonly protocol?: 'memocell' }): StoreMemo<A, R>;
+  remote<A extends unknown[], R>(
+    service: string,
+    options?: StoreMemoOptions & { readonly protocol?: 'memocell' | 'distcl' },
+  ): StoreMemo<A, R> | DistclRemote {
+    if (options?.protocol === 'distcl') {
+      if (!(this.distributed instanceof RedisStore)) {
+        throw new TypeError("protocol 'distcl' needs a Redis store: connect to the Redis your DisTcl services use");
+      }
+      return this.distributed.remote(service, { protocol: 'distcl', ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
+    }
+    return this.makeMemo<A, R>(service, undefined, options);
+  }
+
+  /**
+   * Makes this process a server of a memoised function: it computes requests for it
+   * (from any process) with up to `concurrency` at once.
+   *
+   * Where calls compute: always through the store, even in a process that serves the
+   * function, so identical calls from everywhere are computed once and cached once. A
+   * call made from inside a handler lends the handler's slot while it waits, so this
+   * process's servers take that work up at once when they are the free ones (Girder's
+   * re-entrancy), and other processes' servers help when this one is busy.
+   */
+  serve<A extends unknown[], R>(fn: StoreMemo<A, R>, options?: Omit<ServeOptions, 'protocol'>): ServerHandle {
+    const body = fn?.body;
+    if (body === undefined) {
+      throw new TypeError(
+        `Cannot serve \`${String(fn?.service)}\`: this process has no body for it. Serve a function made by store.memo(name, fn).`,
+      );
+    }
+    const ttlSeconds = fn.ttlSeconds;
+    return this.distributed.serve(
+      fn.service,
+      async (args) => keep(await body(...(args as A)), { ttlSeconds }),
+      options,
+    );
+  }
+
+  /** Stops this process's servers and listeners and closes the store. */
+  async close(): Promise<void> {
+    for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe();
+    await this.distributed.close();
+  }
+
+  private makeMemo<A extends unknown[], R>(
+    service: string,
+    body: ((...args: A) => R | Promise<R>) | undefined,
+    options: StoreMemoOptions | undefined,
+  ): StoreMemo<A, R> {
+    const ttlSeconds = options?.ttlSeconds ?? 300;
+    if (typeof ttlSeconds !== 'number' || !(ttlSeconds > 0) || !Number.isFinite(ttlSeconds)) {
+      throw new TypeError(`Expected \`ttlSeconds\` to be a finite number > 0, got \`${String(ttlSeconds)}\` (${typeof ttlSeconds})`);
+    }
+    const distributed = this.distributed;
+    const callOptions = options?.timeoutMs === undefined ? undefined : { timeoutMs: options.timeoutMs };
+    /** Arguments of the L1 entries by request key, to find the entry an invalidation names. */
+    const known = new Map<string, A>();
+    const l1Max = options?.l1Max ?? 1_000;
+
+    const l1: MemoFn<A, Promise<R>> = reactiveMemo((...args: A): Promise<R> => distributed.get<R>(service, args, callOptions), {
+      max: l1Max,
+      ttlMs: ttlSeconds * 1000,
+      name: service,
+    });
+
+    let listening = false;
+    const remember = (args: A): void => {
+      if (!listening) {
+        listening = true;
+        this.subscriptions.push(
+          distributed.invalidations(service).subscribe((requestKey) => {
+            const args = known.get(requestKey);
+            if (args !== undefined) l1.forget(...args);
+          }),
+        );
+      }
+      const requestKey = requestKeyOf(canonicalKey(args));
+      if (known.has(requestKey)) return;
+      known.set(requestKey, args);
+      if (known.size > 4 * l1Max) {
+        // Forget the oldest half of the names; their L1 entries are long evicted.
+        let drop = known.size / 2;
+        for (const key of known.keys()) {
+          if (drop-- <= 0) break;
+          known.delete(key);
+        }
+      }
+    };
+
+    const call = ((...args: A): Promise<R> => {
+      remember(args);
+      return l1(...args).catch((error: unknown) => {
+        // Errors are not cached in the store; neither here: the next call asks again.
+        // (Dropped after the failure settled, so nothing re-runs it by itself.)
+        l1.forget(...args);
+        throw error;
+      });
+    }) as StoreMemo<A, R>;
+    call.prefetch = (...args) => distributed.prefetch(service, args);
+    call.prefetchMany = async (argLists) => {
+      await Promise.all(argLists.map((args) => distributed.prefetch(service, args)));
+    };
+    call.forget = async (...args) => {
+      await distributed.forget(service, args);
+      // The store tells every process, this one included; dropping the local copy now
+      // as well means a call right after this resolves never sees the old result.
+      l1.forget(...args);
+    };
+    call.peek = (...args) => {
+      const entry = l1.has(...args) ? l1.cell(...args) : undefined;
+      if (entry === undefined) return undefined;
+      const state = (entry as unknown as AsyncCell<R>).state();
+      return state.status === 'value' ? state.value : undefined;
+    };
+    call.observe = (...args) => {
+      remember(args);
+      return l1.observe(...args) as unknown as Observable<R>;
+    };
+    call.cell = (...args) => {
+      remember(args);
+      return l1.cell(...args) as unknown as AsyncCell<R>;
+    };
+    Object.defineProperty(call, 'service', { value: service });
+    Object.defineProperty(call, 'body', { value: body });
+    Object.defineProperty(call, 'ttlSeconds', { value: ttlSeconds });
+    return call;
+  }
+}
