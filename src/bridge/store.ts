@@ -153,11 +153,20 @@ export class Store {
     const known = new Map<string, A>();
     const l1Max = options?.l1Max ?? 1_000;
 
-    const l1: MemoFn<A, Promise<R>> = reactiveMemo((...args: A): Promise<R> => distributed.get<R>(service, args, callOptions), {
-      max: l1Max,
-      ttlMs: ttlSeconds * 1000,
-      name: service,
-    });
+    // An L1 entry fetches from the store when it computes; a hit never reaches this.
+    const l1: MemoFn<A, Promise<R>> = reactiveMemo(
+      (...args: A): Promise<R> => {
+        remember(args);
+        return distributed.get<R>(service, args, callOptions).catch((error: unknown) => {
+          // Errors are not cached in the store; neither here: the next call asks again.
+          // Dropped a turn later, once the failure has settled and reached its readers,
+          // so nothing re-runs it by itself.
+          setImmediate(() => l1.forget(...args));
+          throw error;
+        });
+      },
+      { max: l1Max, ttlMs: ttlSeconds * 1000, name: service },
+    );
 
     let listening = false;
     const remember = (args: A): void => {
@@ -183,15 +192,11 @@ export class Store {
       }
     };
 
-    const call = ((...args: A): Promise<R> => {
-      remember(args);
-      return l1(...args).catch((error: unknown) => {
-        // Errors are not cached in the store; neither here: the next call asks again.
-        // (Dropped after the failure settled, so nothing re-runs it by itself.)
-        l1.forget(...args);
-        throw error;
-      });
-    }) as StoreMemo<A, R>;
+    const call = function storeMemo(): Promise<R> {
+      // The L1 is the hot path: no argument array, no key building on a hit.
+      // eslint-disable-next-line prefer-rest-params
+      return (l1 as unknown as (...a: unknown[]) => Promise<R>).apply(undefined, arguments as unknown as unknown[]);
+    } as unknown as StoreMemo<A, R>;
     call.prefetch = (...args) => distributed.prefetch(service, args);
     call.prefetchMany = async (argLists) => {
       await Promise.all(argLists.map((args) => distributed.prefetch(service, args)));
@@ -208,14 +213,8 @@ export class Store {
       const state = (entry as unknown as AsyncCell<R>).state();
       return state.status === 'value' ? state.value : undefined;
     };
-    call.observe = (...args) => {
-      remember(args);
-      return l1.observe(...args) as unknown as Observable<R>;
-    };
-    call.cell = (...args) => {
-      remember(args);
-      return l1.cell(...args) as unknown as AsyncCell<R>;
-    };
+    call.observe = (...args) => l1.observe(...args) as unknown as Observable<R>;
+    call.cell = (...args) => l1.cell(...args) as unknown as AsyncCell<R>;
     Object.defineProperty(call, 'service', { value: service });
     Object.defineProperty(call, 'body', { value: body });
     Object.defineProperty(call, 'ttlSeconds', { value: ttlSeconds });

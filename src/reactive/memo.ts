@@ -184,13 +184,13 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
     // materialising an argument array.
     if (arguments.length === 1) {
       const only: unknown = arguments[0];
-      if (typeof only === 'number' && ttlMs === undefined) {
+      if (typeof only === 'number') {
         const entry = entries.get(only);
-        if (entry !== undefined) {
+        if (entry !== undefined && (ttlMs === undefined || !expired(entry as TimedMemoEntry<R>, ttlMs))) {
           entry.lastUsed = ++clock;
           return entry.get();
         }
-        return create(only, only).get();
+        if (entry === undefined) return create(only, only).get();
       }
     }
     return entryFor(Array.prototype.slice.call(arguments) as A).get();
