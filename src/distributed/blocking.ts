@@ -65,3 +65,23 @@ function guarded<T>(
   pending.catch(() => {});
   return Promise.race([pending, watchdog]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * One blocking pop of a serving loop: the element, or `null` on an empty timeout or a
+ * failed wait (after a short pause, unless the loop is stopping), so loops need no
+ * error handling of their own.
+ */
+export async function popForLoop(
+  client: RedisClient,
+  keys: readonly string[],
+  timeoutSeconds: number,
+  stopping: () => boolean,
+): Promise<[string, string] | null> {
+  try {
+    return await guardedBlpop(client, keys, timeoutSeconds);
+  } catch (error) {
+    // A lapse has already reconnected; anything else (Redis down): do not spin.
+    if (!stopping() && !(error instanceof WatchdogLapse)) await new Promise((r) => setTimeout(r, 100));
+    return null;
+  }
+}

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { guardedBlpop, WatchdogLapse } from './blocking.js';
+import { popForLoop } from './blocking.js';
 import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
 import { encodeFailure, encodeValue } from './envelope.js';
@@ -117,14 +117,12 @@ export class RedisServer implements ServerHandle {
       // a remote call needs its slot back (Girder's re-entrancy).
       await this.pool.whenFree();
       if (this.stopping) break;
-      let popped: [string, string] | null;
-      try {
-        popped = await guardedBlpop(this.blocking as RedisClient, [k.gets, k.prefetches], this.timings.blockSeconds);
-      } catch (error) {
-        if (this.stopping) break;
-        if (!(error instanceof WatchdogLapse)) await delay(100);
-        continue;
-      }
+      const popped = await popForLoop(
+        this.blocking as RedisClient,
+        [k.gets, k.prefetches],
+        this.timings.blockSeconds,
+        () => this.stopping,
+      );
       if (popped === null) continue;
       const payload = popped[1];
       const token = this.newToken();
@@ -395,10 +393,4 @@ export class RedisServer implements ServerHandle {
     this.resolveStopped();
     return this.stopped;
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    setTimeout(resolve, ms).unref?.();
-  });
 }

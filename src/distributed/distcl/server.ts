@@ -6,7 +6,7 @@
  * took several commands is one script here.
  */
 import { randomBytes } from 'node:crypto';
-import { guardedBlpop, WatchdogLapse } from '../blocking.js';
+import { popForLoop } from '../blocking.js';
 import type { Connection, RedisClient } from '../connection.js';
 import { isKept } from '../keep.js';
 import { SlotPool } from '../slots.js';
@@ -70,14 +70,7 @@ export class DistclServer implements ServerHandle {
     while (!this.stopping) {
       await this.pool.whenFree();
       if (this.stopping) break;
-      let popped: [string, string] | null;
-      try {
-        popped = await guardedBlpop(this.blocking as RedisClient, [control, k.gets, k.prefetches], 5);
-      } catch (error) {
-        if (this.stopping) break;
-        if (!(error instanceof WatchdogLapse)) await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
+      const popped = await popForLoop(this.blocking as RedisClient, [control, k.gets, k.prefetches], 5, () => this.stopping);
       if (popped === null) continue;
       const [queue, request] = popped;
       this.log(`QUEUE ${queue} REQUEST '${request}'`);
