@@ -9,12 +9,12 @@ import os from 'node:os';
 import { Observable, Subject } from 'rxjs';
 import { requestKeyOf } from './keys.js';
 import { checkCodec, type Codec } from './codec.js';
-import { describeArgs, failureOf, RemoteError, type RemoteFailure } from './errors/remote-error.js';
+import { describeArgs, failureOf, RemoteError, type RemoteFailure, type RequestRef } from './errors/remote-error.js';
 import { StoreClosedError } from './errors/store-closed-error.js';
 import { TimeoutError } from './errors/timeout-error.js';
 import { isKept } from './keep.js';
 import { parseCanonicalKey } from './parse-key.js';
-import { awaitRemote, runInFrame, type RequestFrame } from './slots.js';
+import { awaitRemote, currentFrame, runInFrame, type RequestFrame } from './slots.js';
 import type {
   Args,
   CallOptions,
@@ -221,10 +221,51 @@ export class EmbeddedStore implements DistributedStore {
     let result: Promise<T>;
     try {
       result = this.request<T>(service, args, options);
+      // A handler reading this result: forgetting it must forget the handler's result too.
+      const frame = currentFrame();
+      if (frame !== undefined) this.recordDependency(`${service}\n${keyOfArgs(args)}`, frame.request);
     } catch (error) {
       return Promise.reject(error);
     }
     return awaitRemote(result);
+  }
+
+  /** "SERVICE\nKEY" -> the computations that read it, in the same form. */
+  private readonly dependents = new Map<string, Set<string>>();
+
+  private recordDependency(read: string, reader: RequestRef): void {
+    let set = this.dependents.get(read);
+    if (set === undefined) this.dependents.set(read, (set = new Set()));
+    set.add(`${reader.service}\n${keyOfArgs(reader.args)}`);
+  }
+
+  /** Forgets results and everything computed from them, transitively. */
+  private forgetAll(refs: Iterable<string>): void {
+    const seen = new Set<string>();
+    const queue = [...refs];
+    while (queue.length > 0) {
+      const ref = queue.shift() as string;
+      if (seen.has(ref)) continue;
+      seen.add(ref);
+      const newline = ref.indexOf('\n');
+      this.forgetOne(ref.slice(0, newline), ref.slice(newline + 1));
+      const next = this.dependents.get(ref);
+      if (next !== undefined) {
+        this.dependents.delete(ref);
+        queue.push(...next);
+      }
+    }
+  }
+
+  private forgetOne(name: string, key: string): void {
+    const svc = this.services.get(name);
+    if (svc !== undefined) {
+      svc.cache.delete(key);
+      const request = svc.pending.get(key);
+      if (request !== undefined && request.queue === undefined) request.stale = true;
+    }
+    // Last: a listener may read the result again at once, and must not find the old one.
+    this.invalidate(name, key);
   }
 
   /**
@@ -286,14 +327,7 @@ export class EmbeddedStore implements DistributedStore {
     const name = checkService(service);
     const key = keyOfArgs(args);
     this.checkOpen(`forget ${name}${describeArgs(args)}`);
-    const svc = this.services.get(name);
-    if (svc !== undefined) {
-      svc.cache.delete(key);
-      const request = svc.pending.get(key);
-      if (request !== undefined && request.queue === undefined) request.stale = true;
-    }
-    // Last: a listener may read the result again at once, and must not find the old one.
-    this.invalidate(name, key);
+    this.forgetAll([`${name}\n${key}`]);
   }
 
   /**
@@ -316,6 +350,13 @@ export class EmbeddedStore implements DistributedStore {
     const svc = this.service(name);
     svc.cache.set(key, data, ttlSeconds);
     this.invalidate(name, key);
+    // What was computed from the old result is out of date now.
+    const ref = `${name}\n${key}`;
+    const readers = this.dependents.get(ref);
+    if (readers !== undefined) {
+      this.dependents.delete(ref);
+      this.forgetAll(readers);
+    }
     const request = svc.pending.get(key);
     if (request === undefined) return;
     if (request.queue === undefined) {

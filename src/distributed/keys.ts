@@ -41,6 +41,8 @@ export interface ServiceKeys {
   run(requestKey: string): string;
   /** Ids of the clients waiting for a request (a set). */
   waiters(requestKey: string): string;
+  /** Computations that read a request's result, "SERVICE\nREQUESTKEY" each (a set). */
+  dependents(requestKey: string): string;
   /** Where the results a client waits for are pushed (a list). */
   replies(clientId: string): string;
 }
@@ -82,6 +84,7 @@ export function serviceKeys(prefix: string, service: string): ServiceKeys {
     value: (requestKey) => `${base}:v:${requestKey}`,
     run: (requestKey) => `${base}:r:${requestKey}`,
     waiters: (requestKey) => `${base}:w:${requestKey}`,
+    dependents: (requestKey) => `${base}:d:${requestKey}`,
     replies: (clientId) => `${base}:reply:${clientId}`,
   };
 }

@@ -13,7 +13,9 @@ import { DistclServer, type DistclHandler } from './distcl/server.js';
 import { checkPrefix, requestKeyOf, requestPayload, serviceKeys, type ServiceKeys } from './keys.js';
 import { ServiceClient, type Timings } from './redis-client.js';
 import { RedisServer, type ServerTimings } from './redis-server.js';
-import { awaitRemote } from './slots.js';
+import { awaitRemote, currentFrame } from './slots.js';
+import type { RequestRef } from './errors/remote-error.js';
+import { canonicalKey } from '../reactive/key.js';
 import type {
   Args,
   CallOptions,
@@ -39,6 +41,9 @@ function checkProtocol(protocol: unknown): 'memocell' | 'distcl' {
   if (protocol === undefined || protocol === 'memocell' || protocol === 'distcl') return protocol ?? 'memocell';
   throw new TypeError(`Expected \`protocol\` to be 'memocell' or 'distcl', got \`${String(protocol)}\``);
 }
+
+/** How long a dependents set lives after the last read it records: a day. */
+const DEPENDENTS_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Options of `createRedisStore`, each with its default. */
 export interface RedisStoreOptions {
@@ -135,7 +140,10 @@ export class RedisStore implements DistributedStore {
       return Promise.reject(error);
     }
     const state = this.state(service);
-    const pending = this.clientOf(service, state).get(requestKeyOf(canonical), canonical, args, timeoutMs, options?.signal);
+    const requestKey = requestKeyOf(canonical);
+    const frame = currentFrame();
+    if (frame !== undefined) this.recordDependency(state, requestKey, frame.request);
+    const pending = this.clientOf(service, state).get(requestKey, canonical, args, timeoutMs, options?.signal);
     return awaitRemote(pending) as Promise<T>;
   }
 
@@ -161,12 +169,59 @@ export class RedisStore implements DistributedStore {
     );
   }
 
+  /**
+   * Drops the cached result, and every result computed from it, transitively (in any
+   * service, on any Redis of this store): each process is told to drop its copies.
+   */
   async forget(service: string, args: Args): Promise<void> {
     this.assertOpen(`forget ${String(service)}`);
     checkService(service);
-    const requestKey = requestKeyOf(keyOfArgs(args));
-    const { keys, connection } = this.state(service);
-    await connection.script('forget', [keys.value(requestKey), keys.run(requestKey)], [keys.invalidated, requestKey]);
+    await this.invalidate([`${service}\n${requestKeyOf(keyOfArgs(args))}`]);
+  }
+
+  /**
+   * Records that the computation running now (`reader`) read `requestKey`, so that
+   * forgetting it forgets the reader's result too. Sent without waiting: it travels
+   * ahead of the reader's own completion on the same connection.
+   */
+  private recordDependency(state: ServiceState, requestKey: string, reader: RequestRef): void {
+    const ref = `${reader.service}\n${requestKeyOf(canonicalKey(reader.args))}`;
+    state.connection
+      .script('depend', [state.keys.dependents(requestKey)], [ref, DEPENDENTS_TTL_MS])
+      .catch(() => {});
+  }
+
+  /**
+   * Forgets results and everything that depends on them, breadth first: one script call
+   * per service and level, each handing back the next level's dependents.
+   */
+  private async invalidate(refs: readonly string[]): Promise<void> {
+    const seen = new Set<string>();
+    let level = [...refs];
+    while (level.length > 0) {
+      const byService = new Map<string, string[]>();
+      for (const ref of level) {
+        if (seen.has(ref)) continue;
+        seen.add(ref);
+        const newline = ref.indexOf('\n');
+        if (newline <= 0) continue;
+        const service = ref.slice(0, newline);
+        let keys = byService.get(service);
+        if (keys === undefined) byService.set(service, (keys = []));
+        keys.push(ref.slice(newline + 1));
+      }
+      const next = await Promise.all(
+        [...byService].map(async ([service, requestKeys]) => {
+          const { keys, connection } = this.state(service);
+          return (await connection.script(
+            'invalidate',
+            [keys.value(requestKeys[0] as string)],
+            [keys.base, keys.invalidated, ...requestKeys],
+          )) as string[];
+        }),
+      );
+      level = next.flat();
+    }
   }
 
   async save(service: string, args: Args, value: unknown, options: { readonly ttlSeconds: number }): Promise<void> {
@@ -185,11 +240,13 @@ export class RedisStore implements DistributedStore {
       throw new TypeError(`Cannot save the value for ${service}: ${JSON.parse(envelope.slice(1)).message as string}`);
     }
     const { keys, connection } = this.state(service);
-    await connection.script(
+    const dependents = (await connection.script(
       'save',
       [keys.value(requestKey), keys.run(requestKey)],
-      [envelope, Math.max(1, Math.round(ttlSeconds * 1000)), keys.invalidated, requestKey],
-    );
+      [envelope, Math.max(1, Math.round(ttlSeconds * 1000)), keys.invalidated, requestKey, keys.dependents(requestKey)],
+    )) as string[];
+    // What was computed from the old result is out of date now.
+    if (dependents.length > 0) await this.invalidate(dependents);
   }
 
   /**

@@ -254,6 +254,38 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
         await sleep(50);
         expect(seen).toHaveLength(2);
       });
+
+      it('forget and save reach every result computed from the one they change, transitively', async () => {
+        const [a, b, c] = ['chainA', 'chainB', 'chainC'].map(uniqueService) as [string, string, string];
+        const runs = { a: 0, b: 0, c: 0 };
+        let version = 0;
+        serve(c, ([x]) => {
+          runs.c++;
+          return keep(`c${String(x)}:${++version}`, { ttlSeconds: 60 });
+        });
+        serve(b, async ([x]) => {
+          runs.b++;
+          return keep(`b(${await store.get<string>(c, [x])})`, { ttlSeconds: 60 });
+        }, { concurrency: 2 });
+        serve(a, async ([x]) => {
+          runs.a++;
+          return keep(`a(${await store.get<string>(b, [x])})`, { ttlSeconds: 60 });
+        }, { concurrency: 2 });
+        expect(await store.get(a, [1])).toBe('a(b(c1:1))');
+        expect(await store.get(a, [1])).toBe('a(b(c1:1))');
+        expect(runs).toEqual({ a: 1, b: 1, c: 1 });
+        await store.forget(c, [1]);
+        expect(await store.get(a, [1])).toBe('a(b(c1:2))');
+        expect(runs).toEqual({ a: 2, b: 2, c: 2 });
+        // Forgetting the middle leaves what it read alone.
+        await store.forget(b, [1]);
+        expect(await store.get(a, [1])).toBe('a(b(c1:2))');
+        expect(runs).toEqual({ a: 3, b: 3, c: 2 });
+        // A saved replacement is a change too.
+        await store.save(c, [1], 'saved', { ttlSeconds: 60 });
+        expect(await store.get(a, [1])).toBe('a(b(saved))');
+        expect(runs).toEqual({ a: 4, b: 4, c: 2 });
+      });
     });
 
     describe('errors', () => {

@@ -7,10 +7,13 @@
 -- ARGV[2] ttl (ms)
 -- ARGV[3] the service's invalidation channel (BASE:invalidated)
 -- ARGV[4] the request key, published on it so every process drops its local copy
--- Reply: 1.
+-- ARGV[5] BASE:d:KEY, the dependents of the replaced result (taken: returned, deleted)
+-- Reply: the dependents, "SERVICE\nREQUESTKEY" each: results computed from the old one.
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('HSET', KEYS[2], 'stale', '1')
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
+local dependents = redis.call('SMEMBERS', ARGV[5])
+redis.call('DEL', ARGV[5])
+return dependents
