@@ -5,7 +5,7 @@
  * services alone; this entry has both and the bridge that joins them.
  */
 export * from './reactive/index.js';
-export { connect, Store, type StoreMemo, type StoreMemoOptions } from './bridge/index.js';
+export { connect, Store, type SharedInput, type StoreMemo, type StoreMemoOptions } from './bridge/index.js';
 export {
   keep,
   RemoteError,

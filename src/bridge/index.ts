@@ -3,4 +3,4 @@
  * layer (cells) and the distributed layer (services over Redis).
  */
 export { connect } from './connect.js';
-export { Store, type StoreMemo, type StoreMemoOptions } from './store.js';
+export { Store, type SharedInput, type StoreMemo, type StoreMemoOptions } from './store.js';

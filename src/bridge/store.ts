@@ -15,6 +15,7 @@ import { requestKeyOf } from '../distributed/keys.js';
 import { RedisStore } from '../distributed/redis-store.js';
 import type { DistclRemote } from '../distributed/distcl/client.js';
 import type { DistributedStore, ServeOptions, ServerHandle } from '../distributed/types.js';
+import { currentFrame } from '../distributed/slots.js';
 
 /** Options of `store.memo` and `store.remote`, each with its default. */
 export interface StoreMemoOptions {
@@ -48,6 +49,26 @@ export interface StoreMemo<A extends unknown[], R> {
   readonly body: ((...args: A) => R | Promise<R>) | undefined;
   /** Cache lifetime in the store, seconds. */
   readonly ttlSeconds: number;
+  /** @internal Drops this process's L1 copy only. */
+  forgetLocally(...args: A): Promise<void>;
+}
+
+/** The service under which shared inputs live in the store (arguments: the input's name). */
+const INPUT_SERVICE = 'memocell.input';
+/** Shared inputs do not expire: ten years. */
+const INPUT_TTL_SECONDS = 10 * 365 * 24 * 60 * 60;
+
+/** An input whose value lives in the store: any process may set it. */
+export interface SharedInput<T> {
+  /** The current value (this process's L1 copy, kept current by invalidations). */
+  get(): Promise<T>;
+  /** Sets the value for every process; everything computed from the old value is forgotten. */
+  set(value: T): Promise<void>;
+  /** The L1 cell of the value: read it in a cell with `await ctx.get(input.cell())`. */
+  cell(): AsyncCell<T>;
+  /** The value now and after every change, from any process. */
+  observe(): Observable<T>;
+  readonly name: string;
 }
 
 export class Store {
@@ -132,6 +153,43 @@ export class Store {
     );
   }
 
+  /**
+   * An input whose value lives in the store: any process may `set` it, and memoised
+   * functions (in any process) and cells that read it are invalidated. `initial` is
+   * stored only if the input has no value yet.
+   *
+   * @example
+   * ```ts
+   * const zoom = store.input('zoom', 1);
+   * const tile = store.memo('tile', async (x: number) => render(x, await zoom.get()));
+   * await zoom.set(2);   // every cached tile computed at zoom 1 is forgotten, everywhere
+   * ```
+   */
+  input<T>(name: string, initial?: T): SharedInput<T> {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${String(name)}\` (${typeof name})`);
+    }
+    const value = this.makeMemo<[string], T>(INPUT_SERVICE, undefined, { ttlSeconds: INPUT_TTL_SECONDS });
+    const distributed = this.distributed;
+    const ready = distributed.save(INPUT_SERVICE, [name], initial, { ttlSeconds: INPUT_TTL_SECONDS, ifAbsent: true });
+    ready.catch(() => {});
+    return {
+      name,
+      get: async () => {
+        await ready;
+        return value(name);
+      },
+      set: async (next: T) => {
+        await ready;
+        await distributed.save(INPUT_SERVICE, [name], next, { ttlSeconds: INPUT_TTL_SECONDS });
+        // The store told every process, this one included; drop the local copy now too.
+        await value.forgetLocally(name);
+      },
+      cell: () => value.cell(name),
+      observe: () => value.observe(name),
+    };
+  }
+
   /** Stops this process's servers and listeners and closes the store. */
   async close(): Promise<void> {
     for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe();
@@ -193,8 +251,12 @@ export class Store {
     };
 
     const call = function storeMemo(): Promise<R> {
+      // Inside a handler, read through the store even on an L1 hit: the store records
+      // that the handler's result depends on this one, so forgetting this forgets that.
+      if (currentFrame() !== undefined) {
+        return distributed.get<R>(service, Array.prototype.slice.call(arguments) as unknown as A, callOptions);
+      }
       // The L1 is the hot path: no argument array, no key building on a hit.
-      // eslint-disable-next-line prefer-rest-params
       return (l1 as unknown as (...a: unknown[]) => Promise<R>).apply(undefined, arguments as unknown as unknown[]);
     } as unknown as StoreMemo<A, R>;
     call.prefetch = (...args) => distributed.prefetch(service, args);
@@ -205,6 +267,9 @@ export class Store {
       await distributed.forget(service, args);
       // The store tells every process, this one included; dropping the local copy now
       // as well means a call right after this resolves never sees the old result.
+      l1.forget(...args);
+    };
+    call.forgetLocally = async (...args) => {
       l1.forget(...args);
     };
     call.peek = (...args) => {

@@ -339,7 +339,12 @@ export class EmbeddedStore implements DistributedStore {
    * await store.save('square', [12], 144, { ttlSeconds: 600 });
    * ```
    */
-  async save(service: string, args: Args, value: unknown, options: { readonly ttlSeconds: number }): Promise<void> {
+  async save(
+    service: string,
+    args: Args,
+    value: unknown,
+    options: { readonly ttlSeconds: number; readonly ifAbsent?: boolean },
+  ): Promise<boolean> {
     const name = checkService(service);
     const key = keyOfArgs(args);
     const ttl: unknown = (options as { ttlSeconds?: unknown } | undefined)?.ttlSeconds;
@@ -348,6 +353,7 @@ export class EmbeddedStore implements DistributedStore {
     const data = this.codec.encode(value);
     this.checkOpen(`save ${name}${describeArgs(args)}`);
     const svc = this.service(name);
+    if (options.ifAbsent === true && svc.cache.has(key)) return false;
     svc.cache.set(key, data, ttlSeconds);
     this.invalidate(name, key);
     // What was computed from the old result is out of date now.
@@ -358,7 +364,7 @@ export class EmbeddedStore implements DistributedStore {
       this.forgetAll(readers);
     }
     const request = svc.pending.get(key);
-    if (request === undefined) return;
+    if (request === undefined) return true;
     if (request.queue === undefined) {
       request.stale = true;
     } else {
@@ -366,6 +372,7 @@ export class EmbeddedStore implements DistributedStore {
       svc.pending.delete(key);
       this.deliver(request, { ok: true, data });
     }
+    return true;
   }
 
   /**

@@ -224,7 +224,12 @@ export class RedisStore implements DistributedStore {
     }
   }
 
-  async save(service: string, args: Args, value: unknown, options: { readonly ttlSeconds: number }): Promise<void> {
+  async save(
+    service: string,
+    args: Args,
+    value: unknown,
+    options: { readonly ttlSeconds: number; readonly ifAbsent?: boolean },
+  ): Promise<boolean> {
     this.assertOpen(`save ${String(service)}`);
     checkService(service);
     const requestKey = requestKeyOf(keyOfArgs(args));
@@ -243,10 +248,19 @@ export class RedisStore implements DistributedStore {
     const dependents = (await connection.script(
       'save',
       [keys.value(requestKey), keys.run(requestKey)],
-      [envelope, Math.max(1, Math.round(ttlSeconds * 1000)), keys.invalidated, requestKey, keys.dependents(requestKey)],
-    )) as string[];
+      [
+        envelope,
+        Math.max(1, Math.round(ttlSeconds * 1000)),
+        keys.invalidated,
+        requestKey,
+        keys.dependents(requestKey),
+        options.ifAbsent === true ? '1' : '0',
+      ],
+    )) as string[] | 0;
+    if (dependents === 0) return false;
     // What was computed from the old result is out of date now.
     if (dependents.length > 0) await this.invalidate(dependents);
+    return true;
   }
 
   /**

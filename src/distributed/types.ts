@@ -113,8 +113,17 @@ export interface DistributedStore {
   prefetch(service: string, args: Args): Promise<void>;
   /** Drops the cached result, if any. */
   forget(service: string, args: Args): Promise<void>;
-  /** Stores a result computed elsewhere, cached for `ttlSeconds`. */
-  save(service: string, args: Args, value: unknown, options: { readonly ttlSeconds: number }): Promise<void>;
+  /**
+   * Stores a result computed elsewhere, cached for `ttlSeconds`; results computed from
+   * the one it replaces are forgotten. With `ifAbsent`, only when nothing is cached
+   * (then it changes nothing else); resolves whether it stored.
+   */
+  save(
+    service: string,
+    args: Args,
+    value: unknown,
+    options: { readonly ttlSeconds: number; readonly ifAbsent?: boolean },
+  ): Promise<boolean | void>;
   /** Makes this process a server of `service`. */
   serve(service: string, handler: Handler, options?: ServeOptions): ServerHandle;
   /** The live servers of a service. */

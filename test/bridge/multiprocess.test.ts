@@ -35,4 +35,16 @@ describe('bridge across processes', () => {
     for (const o of observers) await o.waitFor(/^value a:v2$/);
     expect(await live('a')).toBe('a:v2');
   });
+
+  it('a chain f -> g -> shared input over three processes: setting the input re-emits f', async () => {
+    const g = startNode('test/bridge/fixtures/chain.mjs', ['g'], { REDIS_URL: redis.url });
+    children.push(g);
+    await g.waitFor(/^ready g$/);
+    const f = startNode('test/bridge/fixtures/chain.mjs', ['f'], { REDIS_URL: redis.url });
+    children.push(f);
+    await f.waitFor(/^value f\(20\)$/);
+    // This process only sets the input.
+    await store.input<number>('chain.rate').set(5);
+    await f.waitFor(/^value f\(50\)$/);
+  });
 });

@@ -8,7 +8,12 @@
 -- ARGV[3] the service's invalidation channel (BASE:invalidated)
 -- ARGV[4] the request key, published on it so every process drops its local copy
 -- ARGV[5] BASE:d:KEY, the dependents of the replaced result (taken: returned, deleted)
--- Reply: the dependents, "SERVICE\nREQUESTKEY" each: results computed from the old one.
+-- ARGV[6] '1' to store only if nothing is cached (then nothing else changes)
+-- Reply: the dependents, "SERVICE\nREQUESTKEY" each: results computed from the old one;
+-- or 0 when ARGV[6] is '1' and a result was cached already.
+if ARGV[6] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('HSET', KEYS[2], 'stale', '1')
 end
