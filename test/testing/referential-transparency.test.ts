@@ -125,7 +125,8 @@ describe('checkReferentialTransparency through a store (embedded)', () => {
     );
     expect(error.kind).toBe('differs');
     expect(error.message).toContain(SAFE_ONLY_IF);
-    expect(error.steps.length).toBeLessThanOrEqual(3);
+    expect(error.steps.length).toBeLessThanOrEqual(4);
+    expect(error.steps.at(-1)).toMatch(/^rt\.award\(\d\) → memoised -?\d, fresh -?\d +✗$/);
   });
 
   it('says which function has no body to evaluate afresh', async () => {
@@ -177,12 +178,15 @@ describe('checkReferentialTransparency rejects', () => {
     expect(message).toMatch(/with rate = \d+/);
     expect(message).toContain(SAFE_ONLY_IF);
     expect(message).toContain('a plain variable instead of an input()');
-    // Shrunk to the essence: call, set, call again.
+    // Shrunk to the essence: call, set, call again (fast-check's greedy shrinking
+    // sometimes keeps one extra set in front: "set rate = 0" before the first call).
     const steps = stepLines(message);
-    expect(steps).toHaveLength(3);
-    expect(steps[0]).toMatch(/1\. cost\((\d+)\) → \d+$/);
-    expect(steps[1]).toMatch(/2\. set rate = \d+$/);
-    expect(steps[2]).toMatch(/3\. cost\(\d+\) → memoised \d+, fresh \d+ +✗$/);
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    expect(steps.length).toBeLessThanOrEqual(4);
+    expect(steps.at(-3)).toMatch(/\d\. cost\(\d+\) → \d+$/);
+    expect(steps.at(-2)).toMatch(/\d\. set rate = \d+$/);
+    expect(steps.at(-1)).toMatch(/\d\. cost\(\d+\) → memoised \d+, fresh \d+ +✗$/);
+    expect(error.steps).toHaveLength(steps.length);
     expect(message).toMatch(/Replay it with the options \{ seed: -?\d+, path: "[\d:]+" \}/);
     // Restored after the check, as it found it.
     expect(rate).toBe(1);
@@ -206,8 +210,9 @@ describe('checkReferentialTransparency rejects', () => {
       checkReferentialTransparency(price, [fc.nat(9)], { inputs: [{ input: discount, values: fc.nat(9) }] }),
     );
     expect(error.kind).toBe('differs');
-    expect(error.steps).toHaveLength(3);
-    expect(error.steps[1]).toMatch(/^set discount = \d$/);
+    expect(error.steps.length).toBeLessThanOrEqual(4);
+    expect(error.steps.at(-2)).toMatch(/^set discount = \d$/);
+    expect(error.steps.at(-1)).toMatch(/^price\(\d\) → memoised -?\d, fresh -?\d +✗$/);
     expect(discount.get()).toBe(0);
   });
 
