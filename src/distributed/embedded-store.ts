@@ -58,9 +58,18 @@ interface Request {
   /** The queue it waits in, or undefined once a server has taken it. */
   queue: 'gets' | 'prefetches' | undefined;
   readonly waiters: Set<Waiter>;
-  /** Forgotten or saved over while running: its result is delivered but not cached. */
+  /**
+   * Forgotten, saved over, or something it read was, while it ran: its result mixes old
+   * and new inputs, so it is computed again (up to MAX_RECOMPUTES times) before anyone
+   * gets it, and never cached.
+   */
   stale: boolean;
+  /** How many times it was computed again because it went stale while running. */
+  recomputes?: number;
 }
+
+/** A request that keeps going stale while it runs is answered anyway after this many tries (not cached). */
+const MAX_RECOMPUTES = 3;
 
 class Server implements ServerHandle {
   readonly started = Date.now();
@@ -673,6 +682,16 @@ export class EmbeddedStore implements DistributedStore {
     if (this.closed) return;
     server.inFlight--;
     server.served++;
+    if (request.stale && (request.recomputes ?? 0) < MAX_RECOMPUTES && request.waiters.size > 0) {
+      // Something it read changed while it ran: compute it again before answering.
+      request.recomputes = (request.recomputes ?? 0) + 1;
+      request.stale = false;
+      request.queue = 'gets';
+      svc.gets.add(request);
+      this.schedulePump(svc);
+      if (!server.accepting && server.inFlight === 0) this.finishStop(svc, server);
+      return;
+    }
     if (!outcome.ok) svc.errors++;
     else if (ttlSeconds !== undefined && !request.stale) svc.cache.set(request.key, outcome.data, ttlSeconds);
     svc.pending.delete(request.key);

@@ -288,7 +288,13 @@ export class RedisServer implements ServerHandle {
       const delivered = reply[i] as number;
       this.inFlight.delete(c.requestKey);
       this.served++;
-      this.log(delivered < 0 ? `dropped a late result for ${c.requestKey}` : `answered ${c.requestKey} to ${delivered}`);
+      this.log(
+        delivered === -1
+          ? `dropped a late result for ${c.requestKey}`
+          : delivered === -2
+            ? `queued ${c.requestKey} again: something it read changed while it ran`
+            : `answered ${c.requestKey} to ${delivered}`,
+      );
       const payload = reply[batch.length + i];
       if (typeof payload === 'string') {
         const token = `${prefix}.${i + 1}`;

@@ -9,18 +9,19 @@ import { canonicalKey } from '../reactive/key.js';
 import { deepEqual } from './equality.js';
 
 /**
- * Something the function reads and the check may change: a reactive `input()`, or a
- * plain variable wrapped as `{ get, set }` (to show that reading it is unsafe).
+ * Something the function reads and the check may change: a reactive `input()`, a
+ * store's shared `store.input()`, or a plain variable wrapped as `{ get, set }` (to
+ * show that reading it is unsafe).
  */
 export interface Settable<T> {
-  get(): T;
-  set(value: T): void;
+  get(): T | Promise<T>;
+  set(value: T): void | Promise<void>;
   readonly name?: string | undefined;
 }
 
 /** A value the function reads, with the values the check may set it to. */
 export interface InputValues<T = unknown> {
-  /** An `input()` (or any `{ get, set }`) that the function reads. */
+  /** An `input()`, a `store.input()`, or any `{ get, set }` that the function reads. */
   readonly input: Settable<T>;
   /** Values to set it to; the initial value is restored before each run. */
   readonly values: Arbitrary<T>;
@@ -171,15 +172,17 @@ export async function checkReferentialTransparency<A extends unknown[], R>(
   const inputNames = inputs.map((spec, i) => spec.name ?? spec.input.name ?? `inputs[${i}]`);
   // Captured once, so every run (and every replay while shrinking) starts from the same
   // state: fast-check can only shrink a failure that reproduces.
-  const initialValues = inputs.map((spec) => currentValue(spec.input));
+  const initialValues = await Promise.all(inputs.map((spec) => currentValue(spec.input)));
   const used = new Map<string, A>();
   const describeCall = (args: readonly unknown[]): string => `${name}(${args.map((a) => fc.stringify(a)).join(', ')})`;
 
-  const describeInputs = (): string =>
-    inputs.map((spec, i) => `${inputNames[i]} = ${fc.stringify(currentValue(spec.input))}`).join(', ');
+  const describeInputs = async (): Promise<string> => {
+    const values = await Promise.all(inputs.map((spec) => currentValue(spec.input)));
+    return values.map((value, i) => `${inputNames[i]} = ${fc.stringify(value)}`).join(', ');
+  };
 
   async function reset(): Promise<void> {
-    inputs.forEach((spec, i) => spec.input.set(initialValues[i]));
+    for (const [i, spec] of inputs.entries()) await spec.input.set(initialValues[i]);
     await options?.reset?.();
     const clear = (memoised as { clear?: unknown }).clear;
     if (typeof clear === 'function') {
@@ -196,7 +199,7 @@ export async function checkReferentialTransparency<A extends unknown[], R>(
     for (const command of commands) {
       if (command.kind === 'set') {
         const spec = inputs[command.input] as InputValues;
-        spec.input.set(command.value);
+        await spec.input.set(command.value);
         steps.push(`set ${inputNames[command.input]} = ${fc.stringify(command.value)}`);
         continue;
       }
@@ -207,14 +210,16 @@ export async function checkReferentialTransparency<A extends unknown[], R>(
         steps.push(`forget ${call}`);
         continue;
       }
-      const values = inputs.length === 0 ? [] : [`with ${describeInputs()}`];
+      const values = inputs.length === 0 ? [] : [`with ${await describeInputs()}`];
       // Two fresh evaluations first: if they disagree, no memo could be right, and
       // saying "not deterministic" points at the cause better than a mismatch would.
       const first = await outcome(() => direct(...args));
       const second = await outcome(() => direct(...args));
       if (!sameFresh(first, second, equals)) {
         steps.push(`${call} → fresh ${show(first)}, again ${show(second)}   ✗`);
-        const headline = `${call} is not deterministic: two fresh evaluations with the same arguments, one right after the other, returned different results.`;
+        const headline =
+          `${call} is not deterministic: two fresh evaluations with the same arguments, ` +
+          'one right after the other, returned different results.';
         const details = [`first fresh evaluation:  ${show(first)}`, `second fresh evaluation: ${show(second)}`, ...values];
         throw new Finding('nondeterministic', args, headline, details, steps);
       }
@@ -223,7 +228,11 @@ export async function checkReferentialTransparency<A extends unknown[], R>(
       if (!sameAsFresh(cached, second, equals)) {
         steps.push(`${call} → memoised ${show(cached)}, fresh ${show(second)}   ✗`);
         const headline = `${call} returned ${show(cached)} from the memo, but a fresh evaluation returns ${show(second)}.`;
-        const details = [`memoised, it returned:       ${show(cached)}`, `a fresh evaluation returned: ${show(second)}`, ...values];
+        const details = [
+          `memoised, it returned:       ${show(cached)}`,
+          `a fresh evaluation returned: ${show(second)}`,
+          ...values,
+        ];
         throw new Finding('differs', args, headline, details, steps);
       }
       steps.push(`${call} → ${show(cached)}`);
@@ -276,7 +285,8 @@ export async function checkReferentialTransparency<A extends unknown[], R>(
     ...finding.details.map((line) => `  ${line}`),
     why,
     '',
-    `Counter-example (found after ${details.numRuns} run${details.numRuns === 1 ? '' : 's'}, shrunk ${details.numShrinks} time${details.numShrinks === 1 ? '' : 's'}), ${finding.steps.length} command${finding.steps.length === 1 ? '' : 's'}:`,
+    `Counter-example (found after ${plural(details.numRuns, 'run')}, shrunk ${plural(details.numShrinks, 'time')}), ` +
+      `${plural(finding.steps.length, 'command')}:`,
     ...finding.steps.map((step, i) => `  ${i + 1}. ${step}`),
     `Replay it with the options { seed: ${details.seed}${path === undefined ? '' : `, path: ${JSON.stringify(path)}`} }.`,
   ].join('\n');
@@ -340,7 +350,9 @@ function checkArbitraries(arbitraries: unknown): void {
   }
   arbitraries.forEach((arbitrary, i) => {
     if (!isArbitrary(arbitrary)) {
-      throw new TypeError(`Expected argument ${i} to be a fast-check arbitrary, got \`${String(arbitrary)}\` (${typeof arbitrary})`);
+      throw new TypeError(
+        `Expected argument ${i} to be a fast-check arbitrary, got \`${String(arbitrary)}\` (${typeof arbitrary})`,
+      );
     }
   });
 }
@@ -358,9 +370,9 @@ function positiveInteger(option: string, value: number): number {
 }
 
 /** An input's value without recording a dependency, when it can say so. */
-function currentValue(settable: Settable<unknown>): unknown {
+async function currentValue(settable: Settable<unknown>): Promise<unknown> {
   const peek = (settable as { peek?: unknown }).peek;
-  return typeof peek === 'function' ? (peek as () => unknown).call(settable) : settable.get();
+  return typeof peek === 'function' ? (peek as () => unknown).call(settable) : await settable.get();
 }
 
 function keyOf(args: readonly unknown[]): string {
@@ -390,11 +402,18 @@ function sameFresh(a: Outcome, b: Outcome, equals: (a: unknown, b: unknown) => b
   return false;
 }
 
-/** A memoised result against a fresh one. A store wraps a body's error (a RemoteError quoting its message), so an error matches one whose message contains the fresh one's. */
+/**
+ * A memoised result against a fresh one. A store wraps a body's error (a RemoteError
+ * quoting its message), so an error matches one whose message contains the fresh one's.
+ */
 function sameAsFresh(cached: Outcome, fresh: Outcome, equals: (a: unknown, b: unknown) => boolean): boolean {
   if (cached.ok && fresh.ok) return equals(cached.value, fresh.value);
   if (!cached.ok && !fresh.ok) return messageOf(cached.error).includes(messageOf(fresh.error));
   return false;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function show(result: Outcome): string {

@@ -286,6 +286,51 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
         expect(await store.get(a, [1])).toBe('a(b(saved))');
         expect(runs).toEqual({ a: 4, b: 4, c: 2 });
       });
+
+      it('a computation that read something forgotten while it ran is computed again before anyone gets it', async () => {
+        const [q, r] = ['raceQ', 'raceR'].map(uniqueService) as [string, string];
+        let version = 0;
+        serve(q, () => keep(`q${++version}`, { ttlSeconds: 60 }));
+        const reached = gate();
+        const open = gate();
+        let rRuns = 0;
+        serve(r, async () => {
+          rRuns++;
+          const read = await store.get<string>(q, []);
+          reached.resolve();
+          await open.promise; // the test forgets q while this run holds its old value
+          return keep(`r(${read})`, { ttlSeconds: 60 });
+        });
+        const result = store.get(r, []);
+        await reached.promise;
+        await store.forget(q, []);
+        open.resolve();
+        // Never the mixed value r(q1): the run went stale, so r was computed again.
+        expect(await result).toBe('r(q2)');
+        expect(rRuns).toBe(2);
+        expect(await store.get(r, [])).toBe('r(q2)');
+        expect(rRuns).toBe(2);
+      });
+
+      it('a computation saved over while it ran is answered with the saved value', async () => {
+        const svc = uniqueService('savedOver');
+        const reached = gate();
+        const open = gate();
+        let runs = 0;
+        serve(svc, async () => {
+          runs++;
+          reached.resolve();
+          await open.promise;
+          return keep('computed', { ttlSeconds: 60 });
+        });
+        const result = store.get(svc, []);
+        await reached.promise;
+        await store.save(svc, [], 'saved', { ttlSeconds: 60 });
+        open.resolve();
+        expect(await result).toBe('saved');
+        expect(await store.get(svc, [])).toBe('saved');
+        expect(runs).toBe(1);
+      });
     });
 
     describe('errors', () => {

@@ -36,9 +36,11 @@ function stepLines(message: string): string[] {
 describe('checkReferentialTransparency passes', () => {
   it('for a pure local memo (fib), against a naive fib and against its own body', async () => {
     const fib = memo((n: number): number => (n < 2 ? n : fib(n - 1) + fib(n - 2)), { name: 'fib' });
-    await checkReferentialTransparency({ memoised: fib, direct: (n) => naiveFib(n) }, [fc.integer({ min: 0, max: 20 })], {
-      numRuns: 100,
-    });
+    await checkReferentialTransparency(
+      { memoised: fib, direct: (n) => naiveFib(n) },
+      [fc.integer({ min: 0, max: 20 })],
+      { numRuns: 100 },
+    );
     await checkReferentialTransparency(fib, [fc.integer({ min: 0, max: 60 })], { numRuns: 50 });
   });
 
@@ -110,18 +112,36 @@ describe('checkReferentialTransparency through a store (embedded)', () => {
   });
 
   it('passes for a recursive store memo against a naive fib', async () => {
-    const fib = store.memo('rt.fib', async (n: number): Promise<number> => (n < 2 ? n : (await fib(n - 1)) + (await fib(n - 2))));
+    const fib = store.memo('rt.fib', async (n: number): Promise<number> =>
+      n < 2 ? n : (await fib(n - 1)) + (await fib(n - 2)),
+    );
     store.serve(fib, { concurrency: 4 });
-    await checkReferentialTransparency({ memoised: fib, direct: naiveFib }, [fc.integer({ min: 0, max: 15 })], { numRuns: 30 });
+    await checkReferentialTransparency({ memoised: fib, direct: naiveFib }, [fc.integer({ min: 0, max: 15 })], {
+      numRuns: 30,
+    });
+  });
+
+  it('passes for a store memo reading a shared store.input(), with sets among the commands', async () => {
+    const zoom = store.input('rt.zoom', 1);
+    const tile = store.memo('rt.tile', async (x: number) => ({ x, zoom: await zoom.get() }));
+    store.serve(tile);
+    await checkReferentialTransparency(tile, [fc.nat(4)], {
+      numRuns: 40,
+      inputs: [{ input: zoom, values: fc.integer({ min: 1, max: 4 }) }],
+    });
+    expect(await zoom.get()).toBe(1);
   });
 
   it('fails for a store memo reading a plain variable: the store keeps the stale result', async () => {
     let bonus = 0;
-    const bonusVar: Settable<number> = { name: 'bonus', get: () => bonus, set: (v) => { bonus = v; } };
+    const bonusVar: Settable<number> = { name: 'bonus', get: () => bonus, set: (v) => void (bonus = v) };
     const award = store.memo('rt.award', async (n: number) => n + bonus);
     store.serve(award);
     const error = await failureOf(
-      checkReferentialTransparency(award, [fc.nat(5)], { numRuns: 100, inputs: [{ input: bonusVar, values: fc.integer({ min: -5, max: 5 }) }] }),
+      checkReferentialTransparency(award, [fc.nat(5)], {
+        numRuns: 100,
+        inputs: [{ input: bonusVar, values: fc.integer({ min: -5, max: 5 }) }],
+      }),
     );
     expect(error.kind).toBe('differs');
     expect(error.message).toContain(SAFE_ONLY_IF);
@@ -162,7 +182,7 @@ describe('checkReferentialTransparency rejects', () => {
 
   it('a function reading a plain mutable variable, not through an input: the memo returns a stale value', async () => {
     let rate = 1;
-    const rateVar: Settable<number> = { name: 'rate', get: () => rate, set: (v) => { rate = v; } };
+    const rateVar: Settable<number> = { name: 'rate', get: () => rate, set: (v) => void (rate = v) };
     const cost = memo((n: number) => n * rate, { name: 'cost' });
     const error = await failureOf(
       checkReferentialTransparency(cost, [fc.integer({ min: 0, max: 20 })], {
@@ -221,7 +241,11 @@ describe('checkReferentialTransparency rejects', () => {
     // Within a tolerance: a memo whose results are compared by a user's equality.
     await checkReferentialTransparency(half, [fc.nat(100)], { numRuns: 20, equals: (a, b) => Math.abs(a - b) < 1e-9 });
     await expect(checkReferentialTransparency(half, [fc.nat()], { numRuns: 0 })).rejects.toThrow(/`numRuns`/);
-    await expect(checkReferentialTransparency(half, [42 as never])).rejects.toThrow(/argument 0 to be a fast-check arbitrary/);
-    await expect(checkReferentialTransparency(((n: number) => n) as never, [fc.nat()])).rejects.toThrow(/Expected a memoised function/);
+    await expect(checkReferentialTransparency(half, [42 as never])).rejects.toThrow(
+      /argument 0 to be a fast-check arbitrary/,
+    );
+    await expect(checkReferentialTransparency(((n: number) => n) as never, [fc.nat()])).rejects.toThrow(
+      /Expected a memoised function/,
+    );
   });
 });

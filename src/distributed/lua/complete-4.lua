@@ -20,8 +20,9 @@
 -- ARGV[8..] six fields per finished request: request key, token, result envelope,
 --           cache ttl in ms (0: not cached), '1' if an error, '1' if never claimed
 -- Reply: {delivered_1, ..., delivered_n, next payload_1, ...}: delivered_i is the
--- number of waiters answered for request i, or -1 when its result was stale and
--- dropped; the payloads taken follow.
+-- number of waiters answered for request i, -1 when its computation was taken over and
+-- its result dropped, or -2 when it went stale while running and was queued again; the
+-- payloads taken follow.
 local base = ARGV[1]
 local reply = {}
 local n = 0
@@ -34,8 +35,27 @@ for i = 8, #ARGV, 6 do
     redis.call('HINCRBY', KEYS[2], 'computations', 1)
   end
   local delivered = -1
-  if owner == token or unclaimed then
-    if tonumber(ARGV[i + 3]) > 0 and not redis.call('HGET', run, 'stale') then
+  local stale = redis.call('HGET', run, 'stale')
+  local saved = stale and redis.call('GET', base .. ':v:' .. key)
+  if (owner == token or unclaimed) and saved then
+    -- Saved over while it ran: the saved result is the answer.
+    envelope = saved
+  end
+  if (owner == token or unclaimed) and stale and not saved and redis.call('SCARD', base .. ':w:' .. key) > 0
+      and redis.call('HINCRBY', run, 'recomputes', 1) <= 3 then
+    -- Something it read changed while it ran: its result mixes old and new inputs.
+    -- Compute it again before answering anyone (a request that keeps going stale is
+    -- answered, uncached, after three tries).
+    redis.call('HDEL', run, 'stale', 'owner', 'token')
+    redis.call('HSET', run, 'state', 'queued')
+    local payload = redis.call('HGET', run, 'payload')
+    if payload then
+      redis.call('RPUSH', KEYS[3], payload)
+      redis.call('ZADD', KEYS[1], ARGV[4], key)
+    end
+    delivered = -2
+  elseif owner == token or unclaimed then
+    if tonumber(ARGV[i + 3]) > 0 and not stale then
       redis.call('SET', base .. ':v:' .. key, envelope, 'PX', ARGV[i + 3])
     end
     local waiterKey = base .. ':w:' .. key
