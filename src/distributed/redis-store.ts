@@ -394,7 +394,10 @@ export class RedisStore implements DistributedStore {
         return undefined;
       }
       const { keys, connection } = this.state(service);
-      return connection.subscribe(keys.invalidated, (requestKey) => subscriber.next(requestKey));
+      // One message carries every request key one script call forgot, one per line.
+      return connection.subscribe(keys.invalidated, (message) => {
+        for (const requestKey of message.split('\n')) subscriber.next(requestKey);
+      });
     });
   }
 

@@ -31,6 +31,8 @@ export interface MemoFn<A extends unknown[], R> {
   readonly size: number;
   /** The family's name, used in entry names such as `fib(10)`. */
   readonly familyName: string;
+  /** The memoised function itself: calling it computes without the cache. */
+  readonly body: (...args: A) => R;
 }
 
 const DEFAULT_MAX = 10_000;
@@ -209,7 +211,8 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   function scheduleSweep(at: number): void {
     if (sweepTimer !== undefined) return;
-    sweepTimer = setTimeout(sweep, Math.max(0, at - Date.now()));
+    // setTimeout takes at most 2^31-1 ms (about 24.8 days); a longer wait is resumed later.
+    sweepTimer = setTimeout(sweep, Math.min(2 ** 31 - 1, Math.max(0, at - Date.now())));
     sweepTimer.unref?.();
   }
   function sweep(): void {
@@ -311,6 +314,7 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   };
   Object.defineProperty(memoised, 'size', { get: () => entries.size });
   Object.defineProperty(memoised, 'familyName', { value: familyName });
+  Object.defineProperty(memoised, 'body', { value: fn });
   return memoised;
 }
 
