@@ -86,6 +86,16 @@ export class Connection {
     };
   }
 
+  /**
+   * Resolves once every message published before this call has reached this process's
+   * listeners: Redis answers a PING on the subscriber connection after the messages
+   * queued for it. Used after an invalidation, so the process that made it sees it at once.
+   */
+  async syncSubscriptions(): Promise<void> {
+    if (this.subscriber === undefined || this.listeners.size === 0) return;
+    await this.subscriber.ping().catch(() => {});
+  }
+
   /** A connection of its own, for a blocking command or a subscription. */
   dedicated(): RedisClient {
     const client = this.main.duplicate();

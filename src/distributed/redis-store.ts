@@ -222,6 +222,9 @@ export class RedisStore implements DistributedStore {
       );
       level = next.flat();
     }
+    // This process's local copies are dropped by the same messages as everyone's: wait
+    // for them, so a read here right after a forget or save never sees the old result.
+    await Promise.all([this.main, ...this.connections.values()].map((c) => c.syncSubscriptions()));
   }
 
   async save(
@@ -260,6 +263,7 @@ export class RedisStore implements DistributedStore {
     if (dependents === 0) return false;
     // What was computed from the old result is out of date now.
     if (dependents.length > 0) await this.invalidate(dependents);
+    else await connection.syncSubscriptions();
     return true;
   }
 
