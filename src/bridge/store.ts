@@ -19,7 +19,10 @@ import { currentFrame } from '../distributed/slots.js';
 
 /** Options of `store.memo` and `store.remote`, each with its default. */
 export interface StoreMemoOptions {
-  /** How long a result stays cached in the store and in each process's L1. Default: 300 s. */
+  /**
+   * How long a result stays cached in the store. Default: 300 s. A process's L1 copy
+   * lives until it is invalidated (a forget or input set anywhere) or evicted (`l1Max`).
+   */
   readonly ttlSeconds?: number;
   /** Most results each process keeps in its L1 (least recently used unwatched go first). Default: 1 000. */
   readonly l1Max?: number;
@@ -223,7 +226,9 @@ export class Store {
           throw error;
         });
       },
-      { max: l1Max, ttlMs: ttlSeconds * 1000, name: service },
+      // No TTL here: an L1 copy lives until it is invalidated (a forget or set anywhere
+      // reaches it) or evicted by l1Max; the store's TTL bounds the store's copy.
+      { max: l1Max, name: service },
     );
 
     let listening = false;

@@ -83,12 +83,32 @@ const frames = new AsyncLocalStorage<RequestFrame>();
 
 /** Runs a handler with its frame, so nested calls find it. */
 export function runInFrame<T>(frame: RequestFrame, fn: () => T): T {
-  return frames.run(frame, fn);
+  active++;
+  let result: T;
+  try {
+    result = frames.run(frame, fn);
+  } catch (error) {
+    active--;
+    throw error;
+  }
+  if (result !== null && typeof (result as { then?: unknown } | undefined)?.then === 'function') {
+    const done = (): void => {
+      active--;
+    };
+    (result as unknown as PromiseLike<unknown>).then(done, done);
+  } else {
+    active--;
+  }
+  return result;
 }
+
+/** Handlers running (or awaiting) in this process: none means no frame to look up. */
+let active = 0;
 
 /** The request being computed by the handler that is running now, if any. */
 export function currentFrame(): RequestFrame | undefined {
-  return frames.getStore();
+  // Looking up async context costs more than a cache hit: skip it when no handler runs.
+  return active === 0 ? undefined : frames.getStore();
 }
 
 /**
