@@ -57,43 +57,86 @@ export class Connection {
   }
 
   private subscriber: RedisClient | undefined;
+  private shardedSubscriber: RedisClient | undefined;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();
+  private readonly awaited = new Map<string, Array<{ message: string; arrived: () => void }>>();
 
   /**
-   * Listens to a pub/sub channel on one subscriber connection shared by every channel
-   * of this deployment. Returns the function that stops listening.
+   * Listens to a pub/sub channel. `sharded` channels (SSUBSCRIBE: a channel that shares
+   * its hash tag with the keys it is about, so on a Cluster only the shard owning them
+   * carries it) share one subscriber; classic channels another. Returns the function
+   * that stops listening.
    */
-  subscribe(channel: string, listener: (message: string) => void): () => void {
-    if (this.subscriber === undefined) {
-      const subscriber = this.dedicated();
-      subscriber.on('message', (from: string, message: string) => {
-        for (const l of this.listeners.get(from) ?? []) l(message);
-      });
-      this.subscriber = subscriber;
-    }
+  subscribe(channel: string, listener: (message: string) => void, options: { readonly sharded?: boolean } = {}): () => void {
+    const sharded = options.sharded === true;
+    const subscriber = sharded ? this.shardedClient() : this.classicClient();
     let set = this.listeners.get(channel);
     if (set === undefined) {
       set = new Set();
       this.listeners.set(channel, set);
-      void this.subscriber.subscribe(channel).catch(() => {});
+      void (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel)).catch(() => {});
     }
     set.add(listener);
     return () => {
       const current = this.listeners.get(channel);
       if (current === undefined || !current.delete(listener) || current.size > 0) return;
       this.listeners.delete(channel);
-      void this.subscriber?.unsubscribe(channel).catch(() => {});
+      void (sharded ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel)).catch(() => {});
     };
   }
 
+  private dispatch(channel: string, message: string): void {
+    for (const listener of this.listeners.get(channel) ?? []) listener(message);
+    const waiting = this.awaited.get(channel);
+    if (waiting === undefined) return;
+    const index = waiting.findIndex((w) => w.message === message);
+    if (index < 0) return;
+    const [w] = waiting.splice(index, 1);
+    if (waiting.length === 0) this.awaited.delete(channel);
+    w?.arrived();
+  }
+
+  private classicClient(): RedisClient {
+    if (this.subscriber === undefined) {
+      const client = this.dedicated();
+      client.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+      this.subscriber = client;
+    }
+    return this.subscriber;
+  }
+
+  private shardedClient(): RedisClient {
+    if (this.shardedSubscriber === undefined) {
+      // On a Cluster, ioredis keeps one sharded subscriber per shard when asked to.
+      const client =
+        this.main instanceof Cluster ? this.main.duplicate([], { shardedSubscribers: true }) : this.main.duplicate();
+      this.extra.add(client);
+      client.on('smessage', (channel: string, message: string) => this.dispatch(channel, message));
+      this.shardedSubscriber = client;
+    }
+    return this.shardedSubscriber;
+  }
+
   /**
-   * Resolves once every message published before this call has reached this process's
-   * listeners: Redis answers a PING on the subscriber connection after the messages
-   * queued for it. Used after an invalidation, so the process that made it sees it at once.
+   * If this process listens on `channel`, a promise that resolves when `message`
+   * arrives there (or after `timeoutMs`): a publisher waits for its own message, so its
+   * own listeners have acted before it goes on. Call it before publishing.
    */
-  async syncSubscriptions(): Promise<void> {
-    if (this.subscriber === undefined || this.listeners.size === 0) return;
-    await this.subscriber.ping().catch(() => {});
+  expectMessage(channel: string, message: string, timeoutMs = 1_000): Promise<void> | undefined {
+    if (!this.listeners.has(channel)) return undefined;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref?.();
+      let list = this.awaited.get(channel);
+      if (list === undefined) this.awaited.set(channel, (list = []));
+      list.push({
+        message,
+        arrived: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
   }
 
   /** A connection of its own, for a blocking command or a subscription. */

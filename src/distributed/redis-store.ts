@@ -213,18 +213,20 @@ export class RedisStore implements DistributedStore {
       const next = await Promise.all(
         [...byService].map(async ([service, requestKeys]) => {
           const { keys, connection } = this.state(service);
-          return (await connection.script(
+          // This process's local copies are dropped by the same message as everyone's:
+          // wait for it, so a read here right after a forget or save never sees the old result.
+          const arrived = connection.expectMessage(keys.invalidated, requestKeys.join('\n'));
+          const dependents = (await connection.script(
             'invalidate',
             [keys.value(requestKeys[0] as string)],
             [keys.base, keys.invalidated, ...requestKeys],
           )) as string[];
+          await arrived;
+          return dependents;
         }),
       );
       level = next.flat();
     }
-    // This process's local copies are dropped by the same messages as everyone's: wait
-    // for them, so a read here right after a forget or save never sees the old result.
-    await Promise.all([this.main, ...this.connections.values()].map((c) => c.syncSubscriptions()));
   }
 
   async save(
@@ -248,6 +250,7 @@ export class RedisStore implements DistributedStore {
       throw new TypeError(`Cannot save the value for ${service}: ${JSON.parse(envelope.slice(1)).message as string}`);
     }
     const { keys, connection } = this.state(service);
+    const arrived = connection.expectMessage(keys.invalidated, requestKey);
     const dependents = (await connection.script(
       'save',
       [keys.value(requestKey), keys.run(requestKey)],
@@ -261,9 +264,9 @@ export class RedisStore implements DistributedStore {
       ],
     )) as string[] | 0;
     if (dependents === 0) return false;
+    await arrived;
     // What was computed from the old result is out of date now.
     if (dependents.length > 0) await this.invalidate(dependents);
-    else await connection.syncSubscriptions();
     return true;
   }
 
@@ -399,9 +402,14 @@ export class RedisStore implements DistributedStore {
       }
       const { keys, connection } = this.state(service);
       // One message carries every request key one script call forgot, one per line.
-      return connection.subscribe(keys.invalidated, (message) => {
-        for (const requestKey of message.split('\n')) subscriber.next(requestKey);
-      });
+      return connection.subscribe(
+        keys.invalidated,
+        (message) => {
+          for (const requestKey of message.split('\n')) subscriber.next(requestKey);
+        },
+        // Sharded: on a Cluster only the shard owning the service's keys carries it.
+        { sharded: true },
+      );
     });
   }
 

@@ -5,14 +5,17 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cell, connect, RemoteError, type Store } from '../../src/index.js';
+import { Cluster } from 'ioredis';
+import { startCluster, type RedisClusterHandle } from '../support/cluster.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
 
 let redis: RedisServerHandle | undefined;
+let cluster: RedisClusterHandle | undefined;
 beforeAll(async () => {
-  redis = await startRedis();
-});
+  [redis, cluster] = await Promise.all([startRedis(), startCluster()]);
+}, 60_000);
 afterAll(async () => {
-  await redis?.stop();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
 });
 
 /** Two stores that share data: two connections to one Redis, or the one embedded store twice. */
@@ -25,6 +28,13 @@ const flavours: Array<[string, () => [Store, Store]]> = [
     },
   ],
   ['Redis store', () => [connect((redis as RedisServerHandle).url), connect((redis as RedisServerHandle).url)]],
+  [
+    'Redis Cluster store',
+    () => [
+      connect(new Cluster((cluster as RedisClusterHandle).startupNodes)),
+      connect(new Cluster((cluster as RedisClusterHandle).startupNodes)),
+    ],
+  ],
 ];
 
 let counter = 0;

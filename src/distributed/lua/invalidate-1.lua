@@ -7,7 +7,7 @@
 --
 -- KEYS[1] BASE:v:KEY of the first request key (for routing; all share the hash tag)
 -- ARGV[1] base (PREFIX:{TAG})
--- ARGV[2] the service's invalidation channel
+-- ARGV[2] the service's invalidation channel (sharded: it carries the service's hash tag)
 -- ARGV[3..] request keys
 -- Reply: the dependents, "SERVICE\nREQUESTKEY" each.
 local base = ARGV[1]
@@ -25,5 +25,5 @@ for i = 3, #ARGV do
   end
   redis.call('DEL', deps)
 end
-redis.call('PUBLISH', ARGV[2], table.concat(ARGV, '\n', 3))
+redis.call('SPUBLISH', ARGV[2], table.concat(ARGV, '\n', 3))
 return dependents
