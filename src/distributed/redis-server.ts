@@ -245,13 +245,30 @@ export class RedisServer implements ServerHandle {
   private complete(completion: Completion): Promise<Next> {
     return new Promise((resolve) => {
       completion.resolve = resolve;
-      if (this.batch.push(completion) === 1) setImmediate(() => void this.flushCompletions());
+      if (this.batch.push(completion) > 1) return;
+      // Idle (nothing on its way): send at once, a lone request waits for no one. Busy:
+      // gather what finishes this turn.
+      if (this.completing === 0) void this.flushCompletions();
+      else setImmediate(() => void this.flushCompletions());
     });
   }
+
+  /** `complete` calls on their way to Redis. */
+  private completing = 0;
 
   private async flushCompletions(): Promise<void> {
     const batch = this.batch;
     this.batch = [];
+    if (batch.length === 0) return;
+    this.completing++;
+    try {
+      await this.sendCompletions(batch);
+    } finally {
+      this.completing--;
+    }
+  }
+
+  private async sendCompletions(batch: Completion[]): Promise<void> {
     const k = this.keys;
     // Slots freed by this batch take new work only if no resuming handler waits for one.
     const take = this.stopping || this.pool.contended ? 0 : batch.length;
