@@ -70,10 +70,13 @@ export class ServiceClient {
   private getCachedFirst(requestKey: string, canonical: string, args: Args, timeoutMs: number): Promise<unknown> {
     const started = Date.now();
     return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(this.service, args, timeoutMs)), timeoutMs);
+      // Deadlines of lookups are kept by one sweeping timer, not a timer per call: a hit
+      // is cheap, and creating and cancelling a timer per call is a large part of it.
+      const deadline = { at: started + timeoutMs, expire: () => reject(new TimeoutError(this.service, args, timeoutMs)) };
+      this.watchDeadline(deadline);
       this.lookups.call(requestKey).then(
         (envelope) => {
-          clearTimeout(timer);
+          this.deadlines.delete(deadline);
           if (envelope !== null) {
             this.hitRate += (1 - this.hitRate) / 16;
             this.countHit();
@@ -90,11 +93,33 @@ export class ServiceClient {
           else this.wait(requestKey, canonical, args, left, undefined, timeoutMs).then(resolve, reject);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          this.deadlines.delete(deadline);
           reject(error);
         },
       );
     });
+  }
+
+  /** Lookups in flight with their deadlines; a sweep every 50 ms expires late ones. */
+  private readonly deadlines = new Set<{ readonly at: number; readonly expire: () => void }>();
+  private deadlineSweep: NodeJS.Timeout | undefined;
+
+  private watchDeadline(deadline: { readonly at: number; readonly expire: () => void }): void {
+    this.deadlines.add(deadline);
+    if (this.deadlineSweep !== undefined) return;
+    this.deadlineSweep = setInterval(() => {
+      const now = Date.now();
+      for (const d of this.deadlines) {
+        if (d.at > now) continue;
+        this.deadlines.delete(d);
+        d.expire();
+      }
+      if (this.deadlines.size === 0) {
+        clearInterval(this.deadlineSweep);
+        this.deadlineSweep = undefined;
+      }
+    }, 50);
+    this.deadlineSweep.unref?.();
   }
 
   /** Registers (or joins) a wait for the request's result: the script answers a hit at once. */
@@ -260,6 +285,9 @@ export class ServiceClient {
   /** Rejects every waiter and stops listening; counted hits are written first. */
   async close(): Promise<void> {
     clearTimeout(this.hitFlush);
+    clearInterval(this.deadlineSweep);
+    // Lookups still in flight fail on their own as the connections close.
+    this.deadlines.clear();
     await this.flushHits();
     this.closed = true;
     for (const [key, list] of this.waiting) {
