@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `memocell` command. Its subcommands (serve, get, prefetch, forget, servers,
- * stats, top) arrive with the distributed layer; until then it answers --help and
- * --version and says so for anything else.
+ * stats, top) are not written yet; this version answers --help and --version and says
+ * so for anything else.
  */
 import { readFileSync } from 'node:fs';
 
 const USAGE = `Usage: memocell <command> [options]
 
-Commands arrive with the distributed layer: serve, get, prefetch, forget,
-servers, stop, stats, top.
+Subcommands are not written yet (planned: serve, get, prefetch, forget,
+servers, stop, stats, top). Use the library: see README.md.
 
 Options:
   --help      show this help
