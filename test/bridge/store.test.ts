@@ -133,55 +133,46 @@ describe.each(flavours)('bridge on the %s', (_name, open) => {
     await new Promise((r) => setTimeout(r, 10));
     expect(await f()).toBe('ok');
   });
-});
 
-describe.each(flavours)('shared inputs and dependencies on the %s', (_name, open) => {
-  let store: Store;
-  let other: Store;
-  beforeAll(() => {
-    [store, other] = open();
-  });
-  afterAll(async () => {
-    await store.close();
-    if (other !== store) await other.close();
-  });
+  describe('shared inputs and dependencies', () => {
 
-  it('a chain f -> g -> shared input: setting the input (from another store) recomputes f, and its observers see it', async () => {
-    const rate = store.input(unique('rate'), 2);
-    let gRuns = 0;
-    let fRuns = 0;
-    const g = store.memo(unique('g'), async (x: number) => {
-      gRuns++;
-      return x * (await rate.get());
+    it('a chain f -> g -> shared input: setting the input (from another store) recomputes f, and its observers see it', async () => {
+      const rate = store.input(unique('rate'), 2);
+      let gRuns = 0;
+      let fRuns = 0;
+      const g = store.memo(unique('g'), async (x: number) => {
+        gRuns++;
+        return x * (await rate.get());
+      });
+      const f = store.memo(unique('f'), async (x: number) => {
+        fRuns++;
+        return `f(${await g(x)})`;
+      });
+      store.serve(g);
+      store.serve(f, { concurrency: 2 });
+      expect(await f(10)).toBe('f(20)');
+      expect(await f(10)).toBe('f(20)');
+      expect([fRuns, gRuns]).toEqual([1, 1]);
+      const seen: string[] = [];
+      const sub = f.observe(10).subscribe((v) => seen.push(v));
+      await new Promise((r) => setTimeout(r, 50));
+      // Another process (on Redis) sets the input: the store forgets g(10) and f(10).
+      const sameRate = other.input<number>(rate.name);
+      await sameRate.set(3);
+      for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      sub.unsubscribe();
+      expect(seen).toEqual(['f(20)', 'f(30)']);
+      expect(await f(10)).toBe('f(30)');
+      expect(await rate.get()).toBe(3);
+      expect([fRuns, gRuns]).toEqual([2, 2]);
     });
-    const f = store.memo(unique('f'), async (x: number) => {
-      fRuns++;
-      return `f(${await g(x)})`;
-    });
-    store.serve(g);
-    store.serve(f, { concurrency: 2 });
-    expect(await f(10)).toBe('f(20)');
-    expect(await f(10)).toBe('f(20)');
-    expect([fRuns, gRuns]).toEqual([1, 1]);
-    const seen: string[] = [];
-    const sub = f.observe(10).subscribe((v) => seen.push(v));
-    await new Promise((r) => setTimeout(r, 50));
-    // Another process (on Redis) sets the input: the store forgets g(10) and f(10).
-    const sameRate = other.input<number>(rate.name);
-    await sameRate.set(3);
-    for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    sub.unsubscribe();
-    expect(seen).toEqual(['f(20)', 'f(30)']);
-    expect(await f(10)).toBe('f(30)');
-    expect(await rate.get()).toBe(3);
-    expect([fRuns, gRuns]).toEqual([2, 2]);
-  });
 
-  it('an input keeps its value: a second store with another initial value does not overwrite it', async () => {
-    const name = unique('kept');
-    const first = store.input(name, 'first');
-    expect(await first.get()).toBe('first');
-    const second = other.input(name, 'second');
-    expect(await second.get()).toBe('first');
+    it('an input keeps its value: a second store with another initial value does not overwrite it', async () => {
+      const name = unique('kept');
+      const first = store.input(name, 'first');
+      expect(await first.get()).toBe('first');
+      const second = other.input(name, 'second');
+      expect(await second.get()).toBe('first');
+    });
   });
 });
