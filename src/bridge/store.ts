@@ -16,6 +16,7 @@ import { RedisStore } from '../distributed/redis-store.js';
 import type { DistclRemote } from '../distributed/distcl/client.js';
 import type { DistributedStore, ServeOptions, ServerHandle } from '../distributed/types.js';
 import { currentFrame } from '../distributed/slots.js';
+import { log } from '../log/index.js';
 
 /** Options of `store.memo` and `store.remote`, each with its default. */
 export interface StoreMemoOptions {
@@ -238,7 +239,9 @@ export class Store {
         this.subscriptions.push(
           distributed.invalidations(service).subscribe((requestKey) => {
             const args = known.get(requestKey);
-            if (args !== undefined) l1.forget(...args);
+            if (args === undefined) return;
+            if (log.invalidate.enabled) log.invalidate('%s %s: dropping the local copy', service, requestKey);
+            l1.forget(...args);
           }),
         );
       }

@@ -5,6 +5,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LUA_SCRIPTS } from './lua/scripts.generated.js';
+import { describeTarget, log } from '../log/index.js';
 
 export type RedisClient = Redis | Cluster;
 /** What a store can be given: a URL, ioredis options, or a client (Redis or Cluster). */
@@ -23,6 +24,8 @@ export class Connection {
   /** We made the client, so we close it; a client passed in stays the caller's. */
   private readonly owned: boolean;
   private readonly extra = new Set<RedisClient>();
+  /** Where this connects, for logs: host and port or a redacted URL, never a password. */
+  private readonly where: string;
 
   constructor(target: RedisTarget) {
     if (isClient(target)) {
@@ -34,6 +37,8 @@ export class Connection {
       this.main = typeof target === 'string' ? new Redis(target) : new Redis(target as RedisOptions);
       this.owned = true;
     }
+    this.where = describeTarget(target);
+    this.watch(this.main, 'main');
     for (const [name, script] of Object.entries(LUA_SCRIPTS)) {
       if (!(commandName(name as ScriptName) in this.main)) {
         this.main.defineCommand(commandName(name as ScriptName), {
@@ -145,7 +150,22 @@ export class Connection {
     // A dedicated connection must never queue commands forever while offline: a
     // blocking wait is re-issued by its watchdog instead.
     this.extra.add(client);
+    this.watch(client, 'dedicated');
     return client;
+  }
+
+  /**
+   * Logs a client's connection events under `memocell:connection`. Only when that log is
+   * on: an 'error' listener would otherwise change what ioredis prints by itself.
+   */
+  private watch(client: RedisClient, role: string): void {
+    if (!log.connection.enabled) return;
+    const where = this.where;
+    client.on('connect', () => log.connection('%s connection to %s: connected', role, where));
+    client.on('ready', () => log.connection('%s connection to %s: ready', role, where));
+    client.on('reconnecting', (ms: number) => log.connection('%s connection to %s: reconnecting in %d ms', role, where, ms));
+    client.on('error', (error: Error) => log.connection('%s connection to %s: %s', role, where, error.message));
+    client.on('end', () => log.connection('%s connection to %s: closed', role, where));
   }
 
   /** Closes a dedicated connection at once (aborting a blocking command on it). */

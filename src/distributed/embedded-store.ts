@@ -29,6 +29,7 @@ import type {
 import { checkPositiveInteger, checkPositiveNumber, checkService, keyOfArgs } from './validate.js';
 import { RequestSlot, ServerPool } from './embedded/slot.js';
 import { TtlCache } from './embedded/ttl-cache.js';
+import { log } from '../log/index.js';
 
 /** Options of `createEmbeddedStore`. */
 export interface EmbeddedStoreOptions {
@@ -695,12 +696,13 @@ export class EmbeddedStore implements DistributedStore {
     if (!outcome.ok) svc.errors++;
     else if (ttlSeconds !== undefined && !request.stale) svc.cache.set(request.key, outcome.data, ttlSeconds);
     svc.pending.delete(request.key);
-    if (server.verbose) {
+    if (server.verbose || log.server.enabled) {
       const status = outcome.ok ? (ttlSeconds === undefined ? 'ok' : `ok, kept ${ttlSeconds} s`) : `failed: ${outcome.failure.message}`;
-      process.stderr.write(
-        `memocell ${svc.name} server ${server.id}: ${svc.name}${describeArgs(request.args)} ${status} ` +
-          `in ${Date.now() - began} ms, ${request.waiters.size} waiting\n`,
-      );
+      const line =
+        `${svc.name} server ${server.id}: ${svc.name}${describeArgs(request.args)} ${status} ` +
+        `in ${Date.now() - began} ms, ${request.waiters.size} waiting`;
+      if (server.verbose) process.stderr.write(`memocell ${line}\n`);
+      log.server('%s', line);
     }
     this.deliver(request, outcome);
     if (!server.accepting && server.inFlight === 0) this.finishStop(svc, server);

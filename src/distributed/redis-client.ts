@@ -15,6 +15,7 @@ import { StoreClosedError } from './errors/store-closed-error.js';
 import { TimeoutError } from './errors/timeout-error.js';
 import { requestPayload, type ServiceKeys } from './keys.js';
 import type { Args } from './types.js';
+import { log } from '../log/index.js';
 
 /** Timings shared by the client and server sides. */
 export interface Timings {
@@ -158,7 +159,10 @@ export class ServiceClient {
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => giveUp(new TimeoutError(this.service, args, reportedTimeoutMs)), timeoutMs);
+      timer = setTimeout(() => {
+        if (log.client.enabled) log.client('%s %s: no result within %d ms', this.service, requestKey, reportedTimeoutMs);
+        giveUp(new TimeoutError(this.service, args, reportedTimeoutMs));
+      }, timeoutMs);
 
       let list = this.waiting.get(requestKey);
       const first = list === undefined;
@@ -181,9 +185,13 @@ export class ServiceClient {
           this.settle(requestKey, envelope);
         } else {
           this.hitRate -= this.hitRate / 16;
+          if (log.client.enabled) log.client('%s %s: miss, waiting for a server', this.service, requestKey);
         }
       },
-      (error: unknown) => this.fail(requestKey, error),
+      (error: unknown) => {
+        if (log.client.enabled) log.client('%s %s: could not register: %s', this.service, requestKey, (error as Error).message);
+        this.fail(requestKey, error);
+      },
     );
   }
 
@@ -271,6 +279,7 @@ export class ServiceClient {
         messages = await guardedBlmpop(listener, replies, 512, this.timings.blockSeconds);
       } catch (error) {
         if (this.closed) return;
+        if (log.client.enabled) log.client('%s: reply wait failed, waiting again: %s', this.service, (error as Error).message);
         // A lapse has already reconnected; anything else: wait a little and retry.
         if (!(error instanceof WatchdogLapse)) await delay(100);
         continue;

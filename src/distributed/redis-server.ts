@@ -15,6 +15,7 @@ import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
 import { encodeFailure, encodeValue } from './envelope.js';
 import { isKept } from './keep.js';
+import { log as debugLog } from '../log/index.js';
 import { parsePayload, type ServiceKeys } from './keys.js';
 import { parseCanonicalKey } from './parse-key.js';
 import { runInFrame, SlotPool, type RequestFrame } from './slots.js';
@@ -89,8 +90,13 @@ export class RedisServer implements ServerHandle {
     this.blocking = this.connection.dedicated();
     void this.heartbeat();
     void this.connection.main.set(this.keys.name, this.service).catch(() => {});
+    this.log(`serving with concurrency ${this.pool.size}`);
     const every = (ms: number, fn: () => Promise<unknown>): void => {
-      const timer = setInterval(() => void fn().catch(() => {}), ms);
+      // Failures are retried on the next tick of the timer; Redis being away is logged.
+      const timer = setInterval(
+        () => void fn().catch((error: unknown) => this.log(`housekeeping failed: ${(error as Error).message}`)),
+        ms,
+      );
       timer.unref?.();
       this.timers.push(timer);
     };
@@ -105,8 +111,14 @@ export class RedisServer implements ServerHandle {
     return `${this.tokenBase}.${++this.tokenSeq}`;
   }
 
+  /** Whether request log lines are wanted: `verbose`, or `DEBUG=memocell:server`. */
+  private get logging(): boolean {
+    return this.verbose || debugLog.server.enabled;
+  }
+
   private log(text: string): void {
     if (this.verbose) process.stderr.write(`memocell ${this.service} [${this.id}] ${text}\n`);
+    if (debugLog.server.enabled) debugLog.server('%s [%s] %s', this.service, this.id, text);
   }
 
   /** Waits for a free slot, then for a request; hands each request its slot. */
@@ -213,7 +225,7 @@ export class RedisServer implements ServerHandle {
     let ttlMs = 0;
     try {
       const args = parseCanonicalKey(canonical);
-      this.log(`computing ${requestKey}`);
+      if (this.logging) this.log(`computing ${requestKey}`);
       const result = await this.compute(requestKey, args);
       if (isKept(result)) {
         ttlMs = Math.max(1, Math.round(result.ttlSeconds * 1000));
@@ -305,7 +317,7 @@ export class RedisServer implements ServerHandle {
       const delivered = reply[i] as number;
       this.inFlight.delete(c.requestKey);
       this.served++;
-      this.log(
+      if (this.logging) this.log(
         delivered === -1
           ? `dropped a late result for ${c.requestKey}`
           : delivered === -2
@@ -401,6 +413,7 @@ export class RedisServer implements ServerHandle {
   async stop(): Promise<void> {
     if (this.stopping) return this.stopped;
     this.stopping = true;
+    this.log(`stopping: finishing ${this.runs.size} computation(s), taking no more`);
     // Abort the blocking wait at once rather than at its timeout.
     if (this.blocking !== undefined) this.connection.drop(this.blocking);
     for (const timer of this.timers) clearInterval(timer);
@@ -412,6 +425,7 @@ export class RedisServer implements ServerHandle {
       clearInterval(renewal);
     }
     await this.heartbeat(true).catch(() => {});
+    this.log('stopped');
     this.onStopped(this);
     this.resolveStopped();
     return this.stopped;

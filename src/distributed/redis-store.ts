@@ -27,6 +27,7 @@ import type {
   ServiceStats,
 } from './types.js';
 import { checkPositiveInteger, checkPositiveNumber, checkService, keyOfArgs } from './validate.js';
+import { log } from '../log/index.js';
 
 /** A memocell service served elsewhere, called like a function of its arguments. */
 export interface RemoteService<A extends unknown[], R> {
@@ -222,6 +223,9 @@ export class RedisStore implements DistributedStore {
             [keys.base, keys.invalidated, ...requestKeys],
           )) as string[];
           await arrived;
+          if (log.invalidate.enabled) {
+            log.invalidate('%s: forgot %d result(s), %d dependent(s) next', service, requestKeys.length, dependents.length);
+          }
           return dependents;
         }),
       );
@@ -405,7 +409,9 @@ export class RedisStore implements DistributedStore {
       return connection.subscribe(
         keys.invalidated,
         (message) => {
-          for (const requestKey of message.split('\n')) subscriber.next(requestKey);
+          const requestKeys = message.split('\n');
+          if (log.invalidate.enabled) log.invalidate('%s: told to drop %d local copy(ies)', service, requestKeys.length);
+          for (const requestKey of requestKeys) subscriber.next(requestKey);
         },
         // Sharded: on a Cluster only the shard owning the service's keys carries it.
         { sharded: true },
