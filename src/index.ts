@@ -11,6 +11,7 @@ export {
   RemoteError,
   TimeoutError,
   StoreClosedError,
+  TooLargeError,
   type DistributedStore,
   type ServerHandle,
   type ServeOptions,

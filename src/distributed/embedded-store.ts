@@ -26,7 +26,16 @@ import type {
   ServerInfo,
   ServiceStats,
 } from './types.js';
-import { checkPositiveInteger, checkPositiveNumber, checkService, keyOfArgs } from './validate.js';
+import {
+  checkPositiveInteger,
+  checkPositiveNumber,
+  checkRequestSize,
+  checkService,
+  DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_MAX_RESULT_BYTES,
+  keyOfArgs,
+} from './validate.js';
+import { bytesOver, TooLargeError } from './errors/too-large-error.js';
 import { RequestSlot, ServerPool } from './embedded/slot.js';
 import { TtlCache } from './embedded/ttl-cache.js';
 import { log } from '../log/index.js';
@@ -37,6 +46,10 @@ export interface EmbeddedStoreOptions {
   readonly timeoutMs?: number;
   /** How results are encoded in the cache. Default: `defaultCodec` (JSON values and byte arrays). */
   readonly codec?: Codec;
+  /** Largest request, in bytes of its encoded arguments (`TooLargeError` beyond). Default: 1 MiB. */
+  readonly maxRequestBytes?: number;
+  /** Largest result, in bytes of its encoded form (its callers get a `TooLargeError` failure beyond). Default: 16 MiB. */
+  readonly maxResultBytes?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -207,6 +220,8 @@ export class EmbeddedStore implements DistributedStore {
   }
   private readonly timeoutMs: number;
   private readonly codec: Codec;
+  private readonly maxRequestBytes: number;
+  private readonly maxResultBytes: number;
   private closed = false;
 
   constructor(options: EmbeddedStoreOptions = {}) {
@@ -215,6 +230,15 @@ export class EmbeddedStore implements DistributedStore {
     }
     this.timeoutMs = checkPositiveNumber('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
     this.codec = checkCodec(options.codec);
+    this.maxRequestBytes = checkPositiveInteger('maxRequestBytes', options.maxRequestBytes, DEFAULT_MAX_REQUEST_BYTES);
+    this.maxResultBytes = checkPositiveInteger('maxResultBytes', options.maxResultBytes, DEFAULT_MAX_RESULT_BYTES);
+  }
+
+  /** The canonical key of a request's arguments, refused when over `maxRequestBytes`. */
+  private requestKey(service: string, args: Args): string {
+    const key = keyOfArgs(args);
+    checkRequestSize(service, key, this.maxRequestBytes);
+    return key;
   }
 
   /**
@@ -314,7 +338,7 @@ export class EmbeddedStore implements DistributedStore {
    */
   async prefetch(service: string, args: Args): Promise<void> {
     const name = checkService(service);
-    const key = keyOfArgs(args);
+    const key = this.requestKey(String(service), args);
     this.checkOpen(`prefetch ${name}${describeArgs(args)}`);
     const svc = this.service(name);
     if (svc.cache.has(key) || svc.pending.has(key)) return;
@@ -335,7 +359,7 @@ export class EmbeddedStore implements DistributedStore {
    */
   async forget(service: string, args: Args): Promise<void> {
     const name = checkService(service);
-    const key = keyOfArgs(args);
+    const key = this.requestKey(String(service), args);
     this.checkOpen(`forget ${name}${describeArgs(args)}`);
     this.forgetAll([`${name}\n${key}`]);
   }
@@ -356,11 +380,13 @@ export class EmbeddedStore implements DistributedStore {
     options: { readonly ttlSeconds: number; readonly ifAbsent?: boolean },
   ): Promise<boolean> {
     const name = checkService(service);
-    const key = keyOfArgs(args);
+    const key = this.requestKey(String(service), args);
     const ttl: unknown = (options as { ttlSeconds?: unknown } | undefined)?.ttlSeconds;
     if (ttl === undefined) throw new TypeError('Expected `ttlSeconds` to be a finite number > 0, got `undefined` (undefined)');
     const ttlSeconds = checkPositiveNumber('ttlSeconds', ttl, 0);
     const data = this.codec.encode(value);
+    const bytes = bytesOver(data, this.maxResultBytes);
+    if (bytes !== undefined) throw new TooLargeError(name, 'result', bytes, this.maxResultBytes);
     this.checkOpen(`save ${name}${describeArgs(args)}`);
     const svc = this.service(name);
     if (options.ifAbsent === true && svc.cache.has(key)) return false;
@@ -553,7 +579,7 @@ export class EmbeddedStore implements DistributedStore {
   /** A get without the slot lending: validation errors throw synchronously. */
   private request<T>(service: string, args: Args, options: CallOptions | undefined): Promise<T> {
     const name = checkService(service);
-    const key = keyOfArgs(args);
+    const key = this.requestKey(String(service), args);
     const timeoutMs = checkPositiveNumber('timeoutMs', options?.timeoutMs, this.timeoutMs);
     const signal = options?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -710,8 +736,9 @@ export class EmbeddedStore implements DistributedStore {
 
   /** Encodes a handler's result; one the codec refuses fails like a handler error would. */
   private encodeResult(service: string, args: Args, value: unknown): Outcome {
+    let data: string;
     try {
-      return { ok: true, data: this.codec.encode(value) };
+      data = this.codec.encode(value);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       return {
@@ -719,6 +746,9 @@ export class EmbeddedStore implements DistributedStore {
         failure: failureOf(new TypeError(`The result of ${service}${describeArgs(args)} cannot be encoded: ${reason}`)),
       };
     }
+    const bytes = bytesOver(data, this.maxResultBytes);
+    if (bytes !== undefined) return { ok: false, failure: failureOf(new TooLargeError(service, 'result', bytes, this.maxResultBytes)) };
+    return { ok: true, data };
   }
 
   private deliver(request: Request, outcome: Outcome): void {

@@ -19,6 +19,7 @@ export { RemoteError, type RequestRef, type RemoteFailure } from './errors/remot
 export { TimeoutError } from './errors/timeout-error.js';
 export { StoreClosedError } from './errors/store-closed-error.js';
 export { ProtocolError } from './errors/protocol-error.js';
+export { TooLargeError } from './errors/too-large-error.js';
 
 // Keys
 export { canonicalKey } from '../reactive/key.js';

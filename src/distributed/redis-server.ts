@@ -15,6 +15,7 @@ import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
 import { encodeFailure, encodeValue } from './envelope.js';
 import { isKept } from './keep.js';
+import { bytesOver, TooLargeError } from './errors/too-large-error.js';
 import { log as debugLog } from '../log/index.js';
 import { parsePayload, type ServiceKeys } from './keys.js';
 import { parseCanonicalKey } from './parse-key.js';
@@ -25,6 +26,12 @@ import type { Args, Handler, ServerHandle, ServerInfo } from './types.js';
 export interface ServerTimings extends Timings {
   /** How long a computation's lease lasts without renewal. */
   readonly leaseMs: number;
+}
+
+/** Sizes a server refuses to take or to answer with. */
+export interface Limits {
+  readonly maxRequestBytes: number;
+  readonly maxResultBytes: number;
 }
 
 /** A finished request on its way to `complete`. */
@@ -74,6 +81,7 @@ export class RedisServer implements ServerHandle {
     private readonly connection: Connection,
     private readonly codec: Codec,
     private readonly timings: ServerTimings,
+    private readonly limits: Limits,
     concurrency: number,
     id: string | undefined,
     verbose: boolean,
@@ -224,6 +232,12 @@ export class RedisServer implements ServerHandle {
     let failed: boolean;
     let ttlMs = 0;
     try {
+      // Measured before parsing: an oversized request (queued by another tool or a
+      // client with a larger limit) must not cost the parse.
+      const requestBytes = bytesOver(canonical, this.limits.maxRequestBytes);
+      if (requestBytes !== undefined) {
+        throw new TooLargeError(this.service, 'arguments', requestBytes, this.limits.maxRequestBytes);
+      }
       const args = parseCanonicalKey(canonical);
       if (this.logging) this.log(`computing ${requestKey}`);
       const result = await this.compute(requestKey, args);
@@ -233,8 +247,15 @@ export class RedisServer implements ServerHandle {
       } else {
         ({ envelope, failed } = encodeValue(this.codec, result));
       }
+      // The envelope is the result plus a one-character tag.
+      const resultBytes = failed ? undefined : bytesOver(envelope, this.limits.maxResultBytes + 1);
+      if (resultBytes !== undefined) {
+        throw new TooLargeError(this.service, 'result', resultBytes - 1, this.limits.maxResultBytes);
+      }
       if (failed) ttlMs = 0;
     } catch (error) {
+      ttlMs = 0;
+      if (this.logging && error instanceof TooLargeError) this.log(`refused ${requestKey.slice(0, 80)}: ${error.message}`);
       ({ envelope, failed } = encodeFailure(error));
     }
     const pendingClaim = this.unclaimed.get(requestKey);

@@ -26,7 +26,17 @@ import type {
   ServerInfo,
   ServiceStats,
 } from './types.js';
-import { checkPositiveInteger, checkPositiveNumber, checkService, keyOfArgs } from './validate.js';
+import {
+  checkPositiveInteger,
+  checkPositiveNumber,
+  checkRequestSize,
+  checkService,
+  DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_MAX_RESULT_BYTES,
+  keyOfArgs,
+} from './validate.js';
+import { bytesOver, TooLargeError } from './errors/too-large-error.js';
+import type { Limits } from './redis-server.js';
 import { log } from '../log/index.js';
 
 /** A memocell service served elsewhere, called like a function of its arguments. */
@@ -62,6 +72,18 @@ export interface RedisStoreOptions {
   readonly queueGraceMs?: number;
   /** Encodes results. Default: JSON values and byte arrays (`defaultCodec`). */
   readonly codec?: Codec;
+  /**
+   * Largest request, in bytes of its encoded arguments: larger ones are refused with a
+   * `TooLargeError` before anything is sent, and servers refuse larger ones queued by
+   * other tools. Default: 1 MiB.
+   */
+  readonly maxRequestBytes?: number;
+  /**
+   * Largest result, in bytes of its encoded form: a server whose handler returns more
+   * answers its callers with a `TooLargeError` failure (nothing is cached) and keeps
+   * serving; `save` refuses larger values. Default: 16 MiB.
+   */
+  readonly maxResultBytes?: number;
 }
 
 interface ServiceState {
@@ -74,6 +96,7 @@ export class RedisStore implements DistributedStore {
   private readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly codec: Codec;
+  private readonly limits: Limits;
   private readonly timings: ServerTimings;
   private readonly main: Connection;
   private readonly connections = new Map<string, Connection>();
@@ -88,6 +111,10 @@ export class RedisStore implements DistributedStore {
     const leaseMs = checkPositiveNumber('leaseMs', options.leaseMs, 5_000);
     const queueGraceMs = checkPositiveNumber('queueGraceMs', options.queueGraceMs, 10_000);
     this.codec = checkCodec(options.codec);
+    this.limits = {
+      maxRequestBytes: checkPositiveInteger('maxRequestBytes', options.maxRequestBytes, DEFAULT_MAX_REQUEST_BYTES),
+      maxResultBytes: checkPositiveInteger('maxResultBytes', options.maxResultBytes, DEFAULT_MAX_RESULT_BYTES),
+    };
     this.timings = {
       leaseMs,
       queueGraceMs,
@@ -136,6 +163,7 @@ export class RedisStore implements DistributedStore {
       this.assertOpen(`get ${String(service)}`);
       checkService(service);
       canonical = keyOfArgs(args);
+      checkRequestSize(service, canonical, this.limits.maxRequestBytes);
       timeoutMs = checkPositiveNumber('timeoutMs', options?.timeoutMs, this.timeoutMs);
     } catch (error) {
       return Promise.reject(error);
@@ -156,6 +184,7 @@ export class RedisStore implements DistributedStore {
     this.assertOpen(`prefetch ${String(service)}`);
     checkService(service);
     const canonical = keyOfArgs(args);
+    checkRequestSize(service, canonical, this.limits.maxRequestBytes);
     const requestKey = requestKeyOf(canonical);
     const { keys: k, connection } = this.state(service);
     await connection.script(
@@ -177,7 +206,9 @@ export class RedisStore implements DistributedStore {
   async forget(service: string, args: Args): Promise<void> {
     this.assertOpen(`forget ${String(service)}`);
     checkService(service);
-    await this.invalidate([`${service}\n${requestKeyOf(keyOfArgs(args))}`]);
+    const canonical = keyOfArgs(args);
+    checkRequestSize(service, canonical, this.limits.maxRequestBytes);
+    await this.invalidate([`${service}\n${requestKeyOf(canonical)}`]);
   }
 
   /**
@@ -248,11 +279,14 @@ export class RedisStore implements DistributedStore {
         `Expected \`ttlSeconds\` to be a finite number > 0, got \`${String(ttlSeconds)}\` (${typeof ttlSeconds})`,
       );
     }
+    checkRequestSize(service, keyOfArgs(args), this.limits.maxRequestBytes);
     const { envelope, failed } = encodeValue(this.codec, value);
     if (failed) {
       // encodeValue turned the codec's refusal into a failure report: surface it as thrown.
       throw new TypeError(`Cannot save the value for ${service}: ${JSON.parse(envelope.slice(1)).message as string}`);
     }
+    const bytes = bytesOver(envelope, this.limits.maxResultBytes + 1);
+    if (bytes !== undefined) throw new TooLargeError(service, 'result', bytes - 1, this.limits.maxResultBytes);
     const { keys, connection } = this.state(service);
     const arrived = connection.expectMessage(keys.invalidated, requestKey);
     const dependents = (await connection.script(
@@ -312,6 +346,7 @@ export class RedisStore implements DistributedStore {
       connection,
       this.codec,
       this.timings,
+      this.limits,
       concurrency,
       options?.id,
       options?.verbose ?? false,

@@ -1,6 +1,18 @@
 /** Checks of names and options shared by both stores: bad input is refused before anything is sent. */
 import { canonicalKey } from '../reactive/key.js';
+import { bytesOver, TooLargeError } from './errors/too-large-error.js';
 import type { Args } from './types.js';
+
+/** Default `maxRequestBytes`: 1 MiB of encoded arguments. */
+export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+/** Default `maxResultBytes`: 16 MiB of encoded result. */
+export const DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024;
+
+/** Refuses a request whose encoded arguments are over `limit` bytes (`TooLargeError`). */
+export function checkRequestSize(service: string, canonical: string, limit: number): void {
+  const bytes = bytesOver(canonical, limit);
+  if (bytes !== undefined) throw new TooLargeError(service, 'arguments', bytes, limit);
+}
 
 /** Service names: printable, no control characters, at most 200 characters. */
 export function checkService(service: unknown): string {

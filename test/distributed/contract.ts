@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteError } from '../../src/distributed/errors/remote-error.js';
 import { StoreClosedError } from '../../src/distributed/errors/store-closed-error.js';
 import { TimeoutError } from '../../src/distributed/errors/timeout-error.js';
+import { TooLargeError } from '../../src/distributed/errors/too-large-error.js';
 import { keep } from '../../src/distributed/keep.js';
 import { requestKeyOf } from '../../src/distributed/keys.js';
 import { canonicalKey } from '../../src/reactive/key.js';
@@ -764,6 +765,64 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
         }
         // Nothing was cached.
         await expect(store.get(svc, ['kept'])).rejects.toBeInstanceOf(RemoteError);
+      });
+    });
+
+    describe('size limits', () => {
+      const MiB = 1024 * 1024;
+      // `["…"]`: four characters of the canonical key around the string.
+      const argsOf = (bytes: number): Args => ['x'.repeat(bytes - 4)];
+
+      it('refuses arguments over maxRequestBytes (default 1 MiB) with a TooLargeError before anything is sent', async () => {
+        const svc = uniqueService('bigargs');
+        let calls = 0;
+        serve(svc, ([s]) => {
+          calls++;
+          return (s as string).length;
+        });
+        const tooBig = argsOf(MiB + 1);
+        for (const call of [
+          () => store.get(svc, tooBig),
+          () => store.prefetch(svc, tooBig),
+          () => store.forget(svc, tooBig),
+          () => store.save(svc, tooBig, 1, { ttlSeconds: 10 }),
+        ]) {
+          const e = (await attempt(call).catch((x: unknown) => x)) as TooLargeError;
+          expect(e).toBeInstanceOf(TooLargeError);
+          expect(e).toBeInstanceOf(RangeError);
+          expect(e.what).toBe('arguments');
+          expect(e.bytes).toBe(MiB + 1);
+          expect(e.limit).toBe(MiB);
+          expect(e.message).toMatch(/maxRequestBytes/);
+        }
+        expect((await store.stats(svc)).queued).toEqual({ gets: 0, prefetches: 0 });
+        expect(calls).toBe(0);
+        // Exactly at the limit is allowed; multi-byte characters count as their UTF-8 bytes.
+        expect(await store.get(svc, argsOf(MiB))).toBe(MiB - 4);
+        const e = await attempt(() => store.get(svc, ['é'.repeat(MiB / 2)])).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(TooLargeError);
+        expect((e as TooLargeError).bytes).toBe(MiB + 4);
+      });
+
+      it('a result over maxResultBytes (default 16 MiB) fails its callers, is not cached, and the server goes on', async () => {
+        const svc = uniqueService('bigresult');
+        let calls = 0;
+        serve(svc, ([n]) => {
+          calls++;
+          return keep('y'.repeat(n as number), { ttlSeconds: 60 });
+        });
+        const e = (await store.get(svc, [16 * MiB]).catch((x: unknown) => x)) as RemoteError;
+        expect(e).toBeInstanceOf(RemoteError);
+        expect(e.remoteName).toBe('TooLargeError');
+        expect(e.remoteMessage).toMatch(/over the store's maxResultBytes \(16777216\)/);
+        await expect(store.get(svc, [16 * MiB])).rejects.toBeInstanceOf(RemoteError);
+        expect(calls).toBe(2);
+        expect(await store.get(svc, [3])).toBe('yyy');
+        const saved = (await attempt(() => store.save(svc, [1], 'z'.repeat(16 * MiB), { ttlSeconds: 10 })).catch(
+          (x: unknown) => x,
+        )) as TooLargeError;
+        expect(saved).toBeInstanceOf(TooLargeError);
+        expect(saved.what).toBe('result');
       });
     });
 

@@ -4,7 +4,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStore, keep, TimeoutError, type RedisStore } from '../../src/distributed/index.js';
+import { createRedisStore, keep, RemoteError, TimeoutError, type RedisStore } from '../../src/distributed/index.js';
+import { serviceKeys } from '../../src/distributed/keys.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
 
 let main: RedisServerHandle;
@@ -59,6 +60,52 @@ describe('Redis store', () => {
     expect(Buffer.isBuffer(bytes)).toBe(true);
     expect([...bytes]).toEqual([1, 2, 255]);
     expect([...(await s.get<Buffer>('bytes', [255]))]).toEqual([1, 2, 255]);
+  });
+
+  it('a server refuses a queued request over its maxRequestBytes, answers its callers, and goes on serving', async () => {
+    // The client allows more than the server: what another tool or a misconfigured
+    // client may queue.
+    const server = store({ maxRequestBytes: 1_000 });
+    const client = store();
+    let calls = 0;
+    server.serve('sized', ([s]) => {
+      calls++;
+      return (s as string).length;
+    });
+    const e = (await client.get('sized', ['x'.repeat(2_000)]).catch((x: unknown) => x)) as RemoteError;
+    expect(e).toBeInstanceOf(RemoteError);
+    expect(e.remoteName).toBe('TooLargeError');
+    expect(e.remoteMessage).toMatch(/2004 bytes, over the store's maxRequestBytes \(1000\)/);
+    expect(calls).toBe(0);
+    expect(await client.get('sized', ['x'.repeat(10)])).toBe(10);
+    expect(calls).toBe(1);
+  });
+
+  it('malformed requests and results written by other tools fail their callers clearly, and nothing crashes', async () => {
+    const s = store();
+    let calls = 0;
+    s.serve('strict', ([n]) => {
+      calls++;
+      return keep((n as number) * 2, { ttlSeconds: 60 });
+    });
+    expect(await s.get('strict', [1])).toBe(2);
+    const raw = new Redis(main.url);
+    try {
+      const { base } = serviceKeys('memocell', 'strict');
+      expect(await raw.exists(`${base}:v:[1]`)).toBe(1);
+      // A cached value no memocell wrote.
+      await raw.set(`${base}:v:[2]`, 'hello from another tool');
+      const bad = (await s.get('strict', [2]).catch((x: unknown) => x)) as RemoteError;
+      expect(bad).toBeInstanceOf(RemoteError);
+      expect(bad.remoteName).toBe('ProtocolError');
+      expect(bad.remoteMessage).toMatch(/not written by memocell/);
+      // A queued request that is not a request: dropped, the server keeps serving.
+      await raw.rpush(`${base}:q`, 'garbage without a newline', '[unterminated\n');
+      expect(await s.get('strict', [3])).toBe(6);
+      expect(calls).toBe(2);
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('waits survive the server killing every client connection (the blocking loops reconnect)', async () => {
