@@ -750,6 +750,29 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
         expect(await store.servers(svc)).toHaveLength(1);
       });
 
+      it('__proto__ and constructor keys round-trip as plain data, in arguments and results, and touch no prototype', async () => {
+        const svc = uniqueService('proto');
+        let seen: unknown;
+        serve(svc, ([arg]) => {
+          seen = arg;
+          return keep({ echo: arg, extra: JSON.parse('{"__proto__": {"fromResult": true}, "constructor": {"prototype": {"x": 1}}}') }, { ttlSeconds: 60 });
+        });
+        const hostile = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "a": 1}');
+        const first = (await store.get(svc, [hostile])) as Record<string, unknown>;
+        const cached = (await store.get(svc, [hostile])) as Record<string, unknown>;
+        for (const result of [first, cached]) {
+          expect(Object.getPrototypeOf(result.echo)).toBe(Object.prototype);
+          expect(Object.prototype.hasOwnProperty.call(result.echo, '__proto__')).toBe(true);
+          expect((result.echo as Record<string, unknown>)['__proto__']).toEqual({ polluted: true });
+          expect(Object.prototype.hasOwnProperty.call(result.extra, '__proto__')).toBe(true);
+        }
+        expect(Object.prototype.hasOwnProperty.call(seen, '__proto__')).toBe(true);
+        expect(Object.getPrototypeOf(seen)).toBe(Object.prototype);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(({} as Record<string, unknown>).fromResult).toBeUndefined();
+        expect((Object.prototype as unknown as Record<string, unknown>).x).toBeUndefined();
+      });
+
       it('a result the codec cannot encode fails every waiter with a RemoteError, kept or not', async () => {
         const svc = uniqueService('unencodable');
         serve(svc, ([how]) => {
