@@ -154,17 +154,39 @@ export class Connection {
     return client;
   }
 
+  /** The last connection error while Redis is unreachable, for the errors calls end with. */
+  private lastError: string | undefined;
+
   /**
-   * Logs a client's connection events under `memocell:connection`. Only when that log is
-   * on: an 'error' listener would otherwise change what ioredis prints by itself.
+   * Why Redis cannot be reached now, if it cannot: added to the `TimeoutError` of a call
+   * that waited in vain, so the caller learns the cause, not only the symptom.
+   */
+  get trouble(): string | undefined {
+    if (this.lastError === undefined || this.main.status === 'ready') return undefined;
+    return `; Redis at ${this.where} is unreachable: ${this.lastError}`;
+  }
+
+  /**
+   * Follows a client's connection errors (so ioredis does not print them as unhandled:
+   * calls report them as typed errors instead) and logs its connection events under
+   * `memocell:connection`.
    */
   private watch(client: RedisClient, role: string): void {
-    if (!log.connection.enabled) return;
     const where = this.where;
+    // A client the caller passed in keeps the error handling its owner gave it.
+    if (client !== this.main || this.owned) {
+      client.on('error', (error: Error) => {
+        this.lastError = error.message;
+        if (log.connection.enabled) log.connection('%s connection to %s: %s', role, where, error.message);
+      });
+    }
+    client.on('ready', () => {
+      if (client === this.main) this.lastError = undefined;
+      if (log.connection.enabled) log.connection('%s connection to %s: ready', role, where);
+    });
+    if (!log.connection.enabled) return;
     client.on('connect', () => log.connection('%s connection to %s: connected', role, where));
-    client.on('ready', () => log.connection('%s connection to %s: ready', role, where));
     client.on('reconnecting', (ms: number) => log.connection('%s connection to %s: reconnecting in %d ms', role, where, ms));
-    client.on('error', (error: Error) => log.connection('%s connection to %s: %s', role, where, error.message));
     client.on('end', () => log.connection('%s connection to %s: closed', role, where));
   }
 
@@ -178,6 +200,12 @@ export class Connection {
     for (const client of this.extra) client.disconnect();
     this.extra.clear();
     if (this.owned) {
+      // QUIT lets replies in flight arrive first; but while Redis is unreachable it would
+      // wait in the offline queue through every retry, so then just hang up.
+      if (this.main.status !== 'ready') {
+        this.main.disconnect();
+        return;
+      }
       try {
         await this.main.quit();
       } catch {

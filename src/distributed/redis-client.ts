@@ -73,7 +73,10 @@ export class ServiceClient {
     return new Promise<unknown>((resolve, reject) => {
       // Deadlines of lookups are kept by one sweeping timer, not a timer per call: a hit
       // is cheap, and creating and cancelling a timer per call is a large part of it.
-      const deadline = { at: started + timeoutMs, expire: () => reject(new TimeoutError(this.service, args, timeoutMs)) };
+      const deadline = {
+        at: started + timeoutMs,
+        expire: () => reject(new TimeoutError(this.service, args, timeoutMs, this.connection.trouble)),
+      };
       this.watchDeadline(deadline);
       this.lookups.call(requestKey).then(
         (envelope) => {
@@ -90,7 +93,7 @@ export class ServiceClient {
           }
           this.hitRate -= this.hitRate / 16;
           const left = timeoutMs - (Date.now() - started);
-          if (left <= 0) reject(new TimeoutError(this.service, args, timeoutMs));
+          if (left <= 0) reject(new TimeoutError(this.service, args, timeoutMs, this.connection.trouble));
           else this.wait(requestKey, canonical, args, left, undefined, timeoutMs).then(resolve, reject);
         },
         (error: unknown) => {
@@ -161,7 +164,7 @@ export class ServiceClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       timer = setTimeout(() => {
         if (log.client.enabled) log.client('%s %s: no result within %d ms', this.service, requestKey, reportedTimeoutMs);
-        giveUp(new TimeoutError(this.service, args, reportedTimeoutMs));
+        giveUp(new TimeoutError(this.service, args, reportedTimeoutMs, this.connection.trouble));
       }, timeoutMs);
 
       let list = this.waiting.get(requestKey);

@@ -18,7 +18,9 @@ export class TimeoutError extends Error {
   constructor(service: string, args: Args, timeoutMs: number, detail = '') {
     super(
       `No result for ${service}${describeArgs(args)} within ${timeoutMs} ms${detail}. ` +
-        'Is a server of that service running? Raise `timeoutMs` for long computations.',
+        (detail.includes('unreachable')
+          ? 'Check the Redis address, its TLS settings and the credentials.'
+          : 'Is a server of that service running? Raise `timeoutMs` for long computations.'),
     );
     this.name = 'TimeoutError';
     this.service = service;
