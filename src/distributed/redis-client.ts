@@ -38,6 +38,8 @@ interface Waiter {
 export class ServiceClient {
   /** Waiters by request key; the first one registered the request with Redis. */
   private readonly waiting = new Map<string, Set<Waiter>>();
+  /** The payload each waited-for request was registered with, to register it again. */
+  private readonly payloads = new Map<string, string>();
   private listener: RedisClient | undefined;
   private listening = false;
   private closed = false;
@@ -174,13 +176,16 @@ export class ServiceClient {
         this.waiting.set(requestKey, list);
       }
       list.add(waiter);
-      if (first) this.register(requestKey, canonical);
+      if (first) {
+        this.payloads.set(requestKey, requestPayload(requestKey, canonical));
+        this.register(requestKey);
+      }
     });
   }
 
-  private register(requestKey: string, canonical: string): void {
+  private register(requestKey: string): void {
     this.listen();
-    this.registrations.call({ requestKey, payload: requestPayload(requestKey, canonical) }).then(
+    this.registrations.call({ requestKey, payload: this.payloads.get(requestKey) as string }).then(
       (envelope) => {
         if (typeof envelope === 'string') {
           this.hitRate += (1 - this.hitRate) / 16;
@@ -240,6 +245,7 @@ export class ServiceClient {
     const list = this.waiting.get(requestKey);
     if (list === undefined) return;
     this.waiting.delete(requestKey);
+    this.payloads.delete(requestKey);
     for (const waiter of list) {
       try {
         // Decoded once per waiter: callers never share a mutable object.
@@ -254,6 +260,7 @@ export class ServiceClient {
     const list = this.waiting.get(requestKey);
     if (list === undefined) return;
     this.waiting.delete(requestKey);
+    this.payloads.delete(requestKey);
     for (const waiter of list) waiter.reject(error);
   }
 
@@ -262,6 +269,7 @@ export class ServiceClient {
     const list = this.waiting.get(requestKey);
     if (list === undefined || !list.delete(waiter) || list.size > 0) return;
     this.waiting.delete(requestKey);
+    this.payloads.delete(requestKey);
     this.connection.main.srem(this.keys.waiters(requestKey), this.clientId).catch(() => {});
   }
 
@@ -269,8 +277,32 @@ export class ServiceClient {
   private listen(): void {
     if (this.listening || this.closed) return;
     this.listening = true;
-    this.listener = this.connection.dedicated();
+    const listener = this.connection.dedicated();
+    this.listener = listener;
+    // A reply popped just as the connection died is gone with it (ioredis re-sends the
+    // wait on the new connection, silently). So after every reconnection the requests
+    // still waited for are registered again: a cached result answers at once, a running
+    // computation is joined, a lost one is queued again.
+    let connectedBefore = false;
+    listener.on('ready', () => {
+      if (connectedBefore) this.registerAgain();
+      connectedBefore = true;
+    });
     void this.receive();
+  }
+
+  private registerAgain(): void {
+    if (this.closed || this.waiting.size === 0) return;
+    if (log.client.enabled) log.client('%s: reply connection restored, registering %d wait(s) again', this.service, this.waiting.size);
+    for (const [requestKey, payload] of this.payloads) {
+      this.registrations.call({ requestKey, payload }).then(
+        (envelope) => {
+          if (typeof envelope === 'string') this.settle(requestKey, envelope);
+        },
+        // Still unreachable: the waits keep their deadlines; the next reconnection tries again.
+        () => {},
+      );
+    }
   }
 
   private async receive(): Promise<void> {
