@@ -154,6 +154,11 @@ export class Connection {
     return client;
   }
 
+  /** Whether the main connection is up now (commands sent now are not queued offline). */
+  get ready(): boolean {
+    return this.main.status === 'ready';
+  }
+
   /** The last connection error while Redis is unreachable, for the errors calls end with. */
   private lastError: string | undefined;
 

@@ -20,7 +20,27 @@ export function encodeValue(codec: Codec, value: unknown): { envelope: string; f
 }
 
 export function encodeFailure(error: unknown): { envelope: string; failed: boolean } {
-  return { envelope: FAILED + JSON.stringify(failureOf(error)), failed: true };
+  const failure = failureOf(error);
+  let json: string;
+  try {
+    json = JSON.stringify(failure, informative);
+  } catch {
+    // Whatever the chain holds, the failure itself must reach the callers.
+    json = JSON.stringify({ ...failure, chain: [] });
+  }
+  return { envelope: FAILED + json, failed: true };
+}
+
+/**
+ * Arguments in an error chain are for people to read: values JSON lacks are written in
+ * a readable form (`12n` for a bigint, entry lists for a Map or Set) instead of failing
+ * the report.
+ */
+function informative(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Map) return [...value.entries()];
+  if (value instanceof Set) return [...value.values()];
+  return value;
 }
 
 /**

@@ -107,7 +107,11 @@ export function requestPayload(requestKey: string, canonical: string): string {
 /** Splits a payload back into its key and canonical arguments. */
 export function parsePayload(payload: string): { requestKey: string; canonical: string } | undefined {
   const newline = payload.indexOf('\n');
-  if (newline <= 0) return undefined;
+  // No newline (a foreign client's slip): the payload is taken as the key, so the
+  // request is answered (computed, or failed as malformed) rather than left to be swept
+  // back into the queue for ever.
+  if (newline < 0) return payload === '' ? undefined : { requestKey: payload, canonical: payload };
+  if (newline === 0) return undefined;
   const requestKey = payload.slice(0, newline);
   const rest = payload.slice(newline + 1);
   return { requestKey, canonical: rest === '' ? requestKey : rest };

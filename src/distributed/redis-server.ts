@@ -96,7 +96,8 @@ export class RedisServer implements ServerHandle {
   /** Starts taking requests, heartbeats, lease renewal and the recovery sweep. */
   start(): void {
     this.blocking = this.connection.dedicated();
-    void this.heartbeat();
+    // Redis may be unreachable or refuse (ACL) now: the timer below keeps trying.
+    this.heartbeat().catch((error: unknown) => this.log(`could not register: ${(error as Error).message}`));
     void this.connection.main.set(this.keys.name, this.service).catch(() => {});
     this.log(`serving with concurrency ${this.pool.size}`);
     const every = (ms: number, fn: () => Promise<unknown>): void => {
@@ -445,7 +446,9 @@ export class RedisServer implements ServerHandle {
     } finally {
       clearInterval(renewal);
     }
-    await this.heartbeat(true).catch(() => {});
+    // Leave the registry; with Redis away, the entry lapses by itself within 3 s instead
+    // of this stop waiting through every reconnection attempt.
+    if (this.connection.ready) await this.heartbeat(true).catch(() => {});
     this.log('stopped');
     this.onStopped(this);
     this.resolveStopped();

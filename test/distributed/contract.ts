@@ -397,6 +397,25 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
           { service: c, args: [20] },
         ]);
       });
+
+      it('a chain whose arguments JSON lacks (bigint, Map) still reaches the callers, and the servers go on', async () => {
+        const inner = uniqueService('chain-big-inner');
+        const outer = uniqueService('chain-big-outer');
+        serve(inner, () => {
+          throw new Error('inner fails');
+        });
+        serve(outer, async ([x]) => {
+          if (x === 'ok') return 'fine';
+          return store.get(inner, [10n ** 20n, new Map([[1, 2]])]);
+        });
+        const e = (await store.get(outer, [1]).catch((x: unknown) => x)) as RemoteError;
+        expect(e).toBeInstanceOf(RemoteError);
+        expect(e.remoteMessage).toBe('inner fails');
+        expect(e.chain.map((r) => r.service)).toEqual([outer, inner]);
+        // Readable arguments: the value itself (embedded) or its readable form (over Redis).
+        expect([10n ** 20n, '100000000000000000000n']).toContainEqual(e.chain[1]?.args[0]);
+        expect(await store.get(outer, ['ok'])).toBe('fine');
+      });
     });
 
     describe('requests', () => {

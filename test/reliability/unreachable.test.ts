@@ -34,4 +34,25 @@ describe('unreachable Redis', () => {
     }
     expect(printed.filter((p) => String(p).includes('Unhandled'))).toEqual([]);
   });
+
+  it('a server started while Redis is unreachable keeps trying and does not crash its process', async () => {
+    const port = await getFreePort();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    // One retry: ioredis fails queued commands (the first heartbeat) within a second.
+    const store = createRedisStore({ redis: { host: '127.0.0.1', port, maxRetriesPerRequest: 1 }, timeoutMs: 600 });
+    try {
+      store.serve('nowhere', () => 1);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await store.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      releasePort(port);
+    }
+    expect(unhandled).toEqual([]);
+  });
 });
