@@ -127,7 +127,10 @@ describe('keys', () => {
     expect(parsePayload(requestPayload(requestKey, canonical))).toEqual({ requestKey, canonical });
     const short = canonicalKey([1, 'a']);
     expect(parsePayload(requestPayload(requestKeyOf(short), short))).toEqual({ requestKey: short, canonical: short });
-    expect(parsePayload('no newline')).toBeUndefined();
+    // A payload without its newline is taken as its own key (and answered, not swept for ever).
+    expect(parsePayload('[1]')).toEqual({ requestKey: '[1]', canonical: '[1]' });
+    expect(parsePayload('')).toBeUndefined();
+    expect(parsePayload('\n[1]')).toBeUndefined();
   });
 
   it('refuses prefixes with braces or spaces, which would choose a slot or break keys', () => {
