@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/bridge/index.js';
-import { createRedisStore, keep, TimeoutError, type RedisStore } from '../../src/distributed/index.js';
+import { createRedisStore, keep, TimeoutError } from '../../src/distributed/index.js';
 import { serviceKeys } from '../../src/distributed/keys.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
 
