@@ -1,0 +1,314 @@
+/**
+ * docs/protocol.md is enough to write a client or a server in another language: this
+ * file plays that foreign program. It builds keys, payloads and envelopes by the rules
+ * the document states (not with memocell's encoder or key builder), talks to Redis with
+ * raw commands and the documented Lua files, and meets real memocell clients and
+ * servers on the same Redis.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalKey, createRedisStore, keep, RemoteError, type RedisStore } from '../../src/distributed/index.js';
+import { startRedis, type RedisServerHandle } from '../support/redis.js';
+
+// ---- the foreign implementation, from docs/protocol.md ------------------------------
+
+const PREFIX = 'memocell';
+
+/** TAG: the first 16 hex digits of SHA-1 of the service name's UTF-8. */
+function tagOf(service: string): string {
+  return createHash('sha1').update(Buffer.from(service, 'utf8')).digest('hex').slice(0, 16);
+}
+
+/** BASE: `PREFIX:{TAG}`. */
+function baseOf(service: string): string {
+  return `${PREFIX}:{${tagOf(service)}}`;
+}
+
+/** The encoding of one value, for the JSON subset plus byte arrays. */
+function encodeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === true || value === false) return String(value);
+  // ECMAScript Number::toString, -0 as 0.
+  if (typeof value === 'number') return Object.is(value, -0) ? '0' : String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value instanceof Uint8Array) return `Bytes(${Buffer.from(value).toString('base64')})`;
+  if (Array.isArray(value)) return `[${value.map(encodeValue).join(',')}]`;
+  if (typeof value === 'object') {
+    // Names sorted by UTF-16 code units (the default comparison of JS strings), undefined left out.
+    const names = Object.keys(value).filter((n) => (value as Record<string, unknown>)[n] !== undefined);
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${names.map((n) => `${JSON.stringify(n)}:${encodeValue((value as Record<string, unknown>)[n])}`).join(',')}}`;
+  }
+  throw new TypeError(`this foreign client does not encode ${typeof value}`);
+}
+
+function canonicalOf(args: readonly unknown[]): string {
+  return `[${args.map(encodeValue).join(',')}]`;
+}
+
+/** KEY: the canonical text, or `#` + base64url(SHA-256) when longer than 256 UTF-16 units. */
+function requestKeyOf(canonical: string): string {
+  if (canonical.length <= 256) return canonical;
+  return '#' + createHash('sha256').update(Buffer.from(canonical, 'utf8')).digest('base64url');
+}
+
+function payloadOf(key: string, canonical: string): string {
+  return key === canonical ? `${key}\n` : `${key}\n${canonical}`;
+}
+
+/** A failure report, as the envelope carries it. */
+class ForeignFailure extends Error {
+  constructor(readonly report: { name: string; message: string; stack?: string; chain: unknown[] }) {
+    super(report.message);
+  }
+}
+
+/** Decodes an envelope written with the default codec. */
+function decodeEnvelope(envelope: string): unknown {
+  if (envelope.startsWith('1')) throw new ForeignFailure(JSON.parse(envelope.slice(1)));
+  if (!envelope.startsWith('0')) throw new Error(`not an envelope: ${envelope.slice(0, 20)}`);
+  const tag = envelope[1];
+  if (tag === 'j') return JSON.parse(envelope.slice(2));
+  if (tag === 'b') return Buffer.from(envelope.slice(2), 'base64');
+  if (tag === 'u') return undefined;
+  throw new Error(`unknown codec tag ${tag}`);
+}
+
+function lua(name: string): string {
+  return readFileSync(new URL(`../../src/distributed/lua/${name}.lua`, import.meta.url), 'utf8');
+}
+
+/** A foreign client's get on the miss path: the `get` script, then a pop of the reply list. */
+async function registerGet(redis: Redis, service: string, clientId: string, args: readonly unknown[]): Promise<{ key: string; reply: unknown }> {
+  const base = baseOf(service);
+  const canonical = canonicalOf(args);
+  const key = requestKeyOf(canonical);
+  const reply = await redis.eval(lua('get-1'), 1, `${base}:v:${key}`, base, clientId, Date.now() + 10_000, 100_000, key, payloadOf(key, canonical));
+  return { key, reply: (reply as unknown[])[0] };
+}
+
+/** Pops one reply entry `KEY\nENVELOPE` from the client's reply list. */
+async function popReply(redis: Redis, service: string, clientId: string): Promise<{ key: string; envelope: string }> {
+  const popped = (await redis.call('BLMPOP', 10, 1, `${baseOf(service)}:reply:${clientId}`, 'LEFT', 'COUNT', 1)) as [string, string[]] | null;
+  if (popped === null) throw new Error('no reply within 10 s');
+  const entry = popped[1][0] as string;
+  const newline = entry.indexOf('\n');
+  return { key: entry.slice(0, newline), envelope: entry.slice(newline + 1) };
+}
+
+// ---- memocell beside it -----------------------------------------------------------
+
+let redisServer: RedisServerHandle;
+let foreign: Redis;
+let blocking: Redis;
+let servers: RedisStore;
+let clients: RedisStore;
+
+beforeAll(async () => {
+  redisServer = await startRedis();
+  foreign = new Redis(redisServer.url);
+  blocking = new Redis(redisServer.url);
+  servers = createRedisStore({ redis: redisServer.url, timeoutMs: 10_000 });
+  clients = createRedisStore({ redis: redisServer.url, timeoutMs: 10_000 });
+  servers.serve('square', ([n]) => {
+    if (n === 13) throw new RangeError('unlucky');
+    return keep((n as number) ** 2, { ttlSeconds: 600 });
+  });
+  servers.serve('echo', (args) => keep(args.length === 1 ? args[0] : args, { ttlSeconds: 600 }));
+  servers.serve('bytes', ([n]) => keep(Buffer.from([n as number, 2, 3]), { ttlSeconds: 600 }));
+  servers.serve('outer', async ([n]) => servers.get('square', [n]));
+});
+
+afterAll(async () => {
+  foreign?.disconnect();
+  blocking?.disconnect();
+  await clients?.close();
+  await servers?.close();
+  await redisServer?.stop();
+});
+
+describe('a foreign program following docs/protocol.md', () => {
+  it('builds the same canonical keys as memocell for the documented shapes', () => {
+    const shapes: unknown[][] = [
+      [12],
+      [1, 'a'],
+      [],
+      [-0, 1.5, 1e21, 1e-7, 0.1 + 0.2, 1e16, 5e-7],
+      [null, true, false],
+      [{ y: [true], x: 2, z: undefined }],
+      [{ b: 1, B: 2, a: 3, é: 4, '10': 5, '9': 6 }],
+      [{ '\uff01': 1, '😀': 2 }],
+      ['line\nbreak', 'quote"', 'back\\slash', 'slash/', '\u0001', '\u007f', '\u2028', '\ud800'],
+      [new Uint8Array([255, 0, 1]), Buffer.from('hi')],
+      [[1, [2, { k: 'v' }]]],
+    ];
+    for (const args of shapes) expect(canonicalOf(args)).toBe(canonicalKey(args));
+    expect(tagOf('square')).toBe('bfed89e80ea0c1c6');
+    expect(requestKeyOf(canonicalOf(['x'.repeat(300)]))).toBe('#S-pCgVTy9QdXdhzZ8Hiet8HuRAjUqqtb-AHd3PI-oT4');
+    // 126 emoji: 256 UTF-16 units (508 bytes), still a plain key.
+    const emoji = canonicalOf(['😀'.repeat(126)]);
+    expect(requestKeyOf(emoji)).toBe(emoji);
+  });
+
+  it('reads results a memocell server cached, by GET of the documented key', async () => {
+    expect(await clients.get('square', [12])).toBe(144);
+    expect(await foreign.get(`${baseOf('square')}:v:[12]`)).toBe('0j144');
+
+    const value = { b: [1, 'two', null], a: { c: true } };
+    await clients.get('echo', [value]);
+    const cached = await foreign.get(`${baseOf('echo')}:v:${requestKeyOf(canonicalOf([value]))}`);
+    expect(decodeEnvelope(cached as string)).toEqual(value);
+
+    const long = ['x'.repeat(300), 1];
+    await clients.get('echo', long);
+    const hashed = requestKeyOf(canonicalOf(long));
+    expect(hashed.startsWith('#')).toBe(true);
+    expect(decodeEnvelope((await foreign.get(`${baseOf('echo')}:v:${hashed}`)) as string)).toEqual(long);
+
+    await clients.get('bytes', [7]);
+    const bytes = decodeEnvelope((await foreign.get(`${baseOf('bytes')}:v:[7]`)) as string);
+    expect(Buffer.isBuffer(bytes) && [...bytes]).toEqual([7, 2, 3]);
+  });
+
+  it('registers a get with the get script and receives the result on its reply list', async () => {
+    const { key, reply } = await registerGet(foreign, 'square', 'foreign-1', [21]);
+    expect(reply).toBe(0); // a miss: this client now waits
+    const answer = await popReply(blocking, 'square', 'foreign-1');
+    expect(answer.key).toBe(key);
+    expect(decodeEnvelope(answer.envelope)).toBe(441);
+    // Now cached: the same script answers with the envelope itself.
+    expect((await registerGet(foreign, 'square', 'foreign-1', [21])).reply).toBe('0j441');
+  });
+
+  it('receives a failure envelope with the documented report, chain included', async () => {
+    await registerGet(foreign, 'outer', 'foreign-2', [13]);
+    const { envelope } = await popReply(blocking, 'outer', 'foreign-2');
+    expect(envelope[0]).toBe('1');
+    const report = JSON.parse(envelope.slice(1));
+    expect(report).toMatchObject({ name: 'RangeError', message: 'unlucky', chain: [{ service: 'square', args: [13] }] });
+    expect(typeof report.stack).toBe('string');
+    // Errors are never cached.
+    expect(await foreign.get(`${baseOf('outer')}:v:[13]`)).toBeNull();
+  });
+
+  it('identical gets from two clients wait on one queued request, answered to both', async () => {
+    // No server of this service yet, so the request stays queued while both register.
+    const service = 'late';
+    const base = baseOf(service);
+    const first = await registerGet(foreign, service, 'foreign-a', ['k']);
+    const second = await registerGet(foreign, service, 'foreign-b', ['k']);
+    expect([first.reply, second.reply]).toEqual([0, 0]);
+    expect(await foreign.lrange(`${base}:q`, 0, -1)).toEqual(['["k"]\n']);
+    expect((await foreign.smembers(`${base}:w:["k"]`)).sort()).toEqual(['foreign-a', 'foreign-b']);
+    expect(await foreign.hgetall(`${base}:r:["k"]`)).toMatchObject({ state: 'queued', kind: 'get', payload: '["k"]\n' });
+
+    const server = servers.serve(service, ([k]) => `got ${String(k)}`);
+    const secondBlocking = foreign.duplicate();
+    const [a, b] = await Promise.all([popReply(blocking, service, 'foreign-a'), popReply(secondBlocking, service, 'foreign-b')]).finally(
+      () => secondBlocking.disconnect(),
+    );
+    expect(decodeEnvelope(a.envelope)).toBe('got k');
+    expect(decodeEnvelope(b.envelope)).toBe('got k');
+    // Not kept: answered, not cached, and the records are gone.
+    expect(await foreign.exists(`${base}:v:["k"]`, `${base}:r:["k"]`, `${base}:w:["k"]`)).toBe(0);
+    await server.stop();
+  });
+
+  it('serves a request a memocell client made: pops the get queue and answers with complete', async () => {
+    const service = 'foreign-served';
+    const base = baseOf(service);
+    const pending = clients.get(service, [{ x: 1, w: 'hi' }]);
+    const popped = (await blocking.blpop(`${base}:q`, `${base}:p`, 10)) as [string, string];
+    expect(popped[0]).toBe(`${base}:q`);
+    const payload = popped[1];
+    const newline = payload.indexOf('\n');
+    const key = payload.slice(0, newline);
+    const canonical = payload.slice(newline + 1) || key;
+    expect(key).toBe('[{"w":"hi","x":1}]');
+    // The JSON subset of the encoding is JSON: enough for this server's arguments.
+    const [arg] = JSON.parse(canonical) as [{ x: number; w: string }];
+    const envelope = '0j' + JSON.stringify(`${arg.w} ${arg.x + 1}`);
+    // One finished request, never claimed, cached for a minute; take nothing next.
+    const reply = await foreign.eval(
+      lua('complete-4'),
+      4,
+      `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
+      base, 'foreign-server', 0, Date.now() + 5_000, 100_000, 60_000, 'tok',
+      key, 'tok.0', envelope, 60_000, '0', '1',
+    );
+    expect(reply).toEqual([1]); // one waiter answered
+    await expect(pending).resolves.toBe('hi 2');
+    expect(await foreign.get(`${base}:v:${key}`)).toBe(envelope);
+    expect(await foreign.hgetall(`${base}:stats`)).toMatchObject({ misses: '1', computations: '1' });
+  });
+
+  it('forgets with the invalidate script: the sharded message, the dependents, level by level', async () => {
+    expect(await clients.get('outer', [3])).toBe(9);
+    const squareBase = baseOf('square');
+    const outerBase = baseOf('outer');
+    expect(await foreign.smembers(`${squareBase}:d:[3]`)).toEqual(['outer\n[3]']);
+
+    const subscriber = foreign.duplicate();
+    const messages: string[] = [];
+    subscriber.on('smessage', (_channel: string, message: string) => messages.push(message));
+    await subscriber.ssubscribe(`${squareBase}:invalidated`);
+    try {
+      const dependents = await foreign.eval(lua('invalidate-1'), 1, `${squareBase}:v:[3]`, squareBase, `${squareBase}:invalidated`, '[3]');
+      expect(dependents).toEqual(['outer\n[3]']);
+      // Next level: the dependent's service, with its key.
+      const next = await foreign.eval(lua('invalidate-1'), 1, `${outerBase}:v:[3]`, outerBase, `${outerBase}:invalidated`, '[3]');
+      expect(next).toEqual([]);
+      expect(await foreign.exists(`${squareBase}:v:[3]`, `${outerBase}:v:[3]`, `${squareBase}:d:[3]`)).toBe(0);
+      await waitFor(() => messages.length > 0);
+      expect(messages).toEqual(['[3]']);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it('finds servers in the registry and stops one with a control message', async () => {
+    const service = 'stoppable';
+    const base = baseOf(service);
+    const server = servers.serve(service, () => 1, { id: 'srv-doc' });
+    await waitFor(async () => (await foreign.hget(`${base}:servers`, 'srv-doc')) !== null);
+    const alive = await foreign.zrangebyscore(`${base}:alive`, Date.now(), '+inf');
+    expect(alive).toEqual(['srv-doc']);
+    const info = JSON.parse((await foreign.hget(`${base}:servers`, 'srv-doc')) as string);
+    expect(info).toMatchObject({ id: 'srv-doc', service, pid: process.pid, concurrency: 1 });
+    expect(Object.keys(info).sort()).toEqual(['concurrency', 'host', 'id', 'inFlight', 'pid', 'served', 'service', 'started']);
+    expect(await foreign.get(`${base}:name`)).toBe(service);
+
+    await foreign.publish(`${base}:control`, JSON.stringify({ to: 'srv-doc', command: 'stop' }));
+    await server.stopped;
+    expect(await foreign.hget(`${base}:servers`, 'srv-doc')).toBeNull();
+  });
+
+  it('a memocell client decodes failures the foreign server writes as RemoteErrors', async () => {
+    const service = 'foreign-fails';
+    const base = baseOf(service);
+    const pending = clients.get(service, [1]).catch((error: unknown) => error);
+    const [, payload] = (await blocking.blpop(`${base}:q`, 10)) as [string, string];
+    const key = payload.slice(0, payload.indexOf('\n'));
+    const report = { name: 'ValueError', message: 'no such thing', chain: [] };
+    await foreign.eval(
+      lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
+      base, 'foreign-server', 0, Date.now() + 5_000, 100_000, 60_000, 'tok',
+      key, 'tok.0', '1' + JSON.stringify(report), 0, '1', '1',
+    );
+    const error = await pending;
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as RemoteError).remoteName).toBe('ValueError');
+    expect((error as RemoteError).remoteMessage).toBe('no such thing');
+    expect(await foreign.hget(`${base}:stats`, 'errors')).toBe('1');
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
