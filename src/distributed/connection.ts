@@ -11,7 +11,12 @@ export type RedisClient = Redis | Cluster;
 /** What a store can be given: a URL, ioredis options, or a client (Redis or Cluster). */
 export type RedisTarget = string | RedisOptions | RedisClient;
 
-/** Scripts are registered under a versioned name so two versions on one Redis never clash. */
+/**
+ * Scripts become ioredis commands named `memocell_v1_NAME` (Redis itself knows them by
+ * SHA-1 only). The version is in the name because a client passed in may be shared by
+ * two copies of memocell in one process, and a command already defined on it is kept:
+ * scripts that change what they expect or answer must come with a new version.
+ */
 const SCRIPT_VERSION = 'v1';
 export type ScriptName = keyof typeof LUA_SCRIPTS;
 
