@@ -31,17 +31,7 @@ export interface ReadyMessage {
  * ```
  */
 export async function runServers(memos: readonly ServableMemo[], options: RunOptions): Promise<ExitCode> {
-  const handles: ServerHandle[] = memos.map((memo) => {
-    const handle = memo.store.serve(memo, { concurrency: options.concurrency, verbose: options.verbose });
-    print(`serving ${handle.service} id=${handle.id} pid=${process.pid} concurrency=${options.concurrency}\n`);
-    void handle.stopped.then(() => print(`stopped ${handle.service} id=${handle.id} pid=${process.pid}\n`));
-    return handle;
-  });
-  if (process.send !== undefined) {
-    const ready: ReadyMessage = { type: 'memocell-ready', servers: handles.map((h) => ({ service: h.service, id: h.id })) };
-    process.send(ready);
-  }
-
+  const handles: ServerHandle[] = [];
   let stopping = false;
   const stopAll = (why: string): void => {
     if (stopping) {
@@ -56,11 +46,25 @@ export async function runServers(memos: readonly ServableMemo[], options: RunOpt
     warn(`memocell: ${why}: stopping ${handles.length} server(s) once their in-flight work is done`);
     for (const handle of handles) void handle.stop();
   };
+  // Listening before the first "serving" line: whoever reads it may signal at once.
   const onSignal = (signal: NodeJS.Signals): void => stopAll(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // A worker whose supervisor is gone (even SIGKILLed) stops too, rather than linger.
   if (options.worker) process.on('disconnect', () => stopAll('supervisor gone'));
+
+  for (const memo of memos) {
+    const handle = memo.store.serve(memo, { concurrency: options.concurrency, verbose: options.verbose });
+    handles.push(handle);
+    void handle.stopped.then(() => print(`stopped ${handle.service} id=${handle.id} pid=${process.pid}\n`));
+  }
+  for (const handle of handles) {
+    print(`serving ${handle.service} id=${handle.id} pid=${process.pid} concurrency=${options.concurrency}\n`);
+  }
+  if (process.send !== undefined) {
+    const ready: ReadyMessage = { type: 'memocell-ready', servers: handles.map((h) => ({ service: h.service, id: h.id })) };
+    process.send(ready);
+  }
 
   await Promise.all(handles.map((handle) => handle.stopped));
   const stores = new Set(memos.map((memo) => memo.store));
