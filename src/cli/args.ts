@@ -13,7 +13,7 @@ export interface OptionSpec {
   /** What the value is called in the help (`MS`, `URL`, ...). */
   readonly value?: string;
   readonly description: string;
-  /** May be given more than once (and, for strings, as a comma-separated list). */
+  /** May be given more than once (and, for strings, as a comma-separated list); say so in `description`. */
   readonly multiple?: boolean;
   /** Smallest accepted integer. Default: 1. */
   readonly min?: number;
@@ -142,7 +142,7 @@ export function usage(spec: CommandSpec, message: string): CliError {
 export function helpOf(spec: CommandSpec): string {
   const rows = spec.options.map((o) => {
     const left = `--${o.name}${o.type === 'boolean' ? '' : ` ${o.value ?? 'VALUE'}`}`;
-    return [left, o.description + (o.multiple === true ? ' (repeatable)' : '')] as const;
+    return [left, o.description] as const;
   });
   rows.push(['-h, --help', 'show this help']);
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;

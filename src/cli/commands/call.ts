@@ -4,9 +4,10 @@
  * otherwise (with `--protocol distcl`, DisTcl words: always strings).
  */
 import { RemoteError, describeArgs } from '../../distributed/errors/remote-error.js';
+import { TimeoutError } from '../../distributed/errors/timeout-error.js';
 import { usage, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
 import type { Command } from '../command.js';
-import { ExitCode } from '../exit-codes.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import { requireKnown, requireServing } from '../lookup.js';
 import { print, printBytes, warn } from '../output.js';
 import { openStore, redisSettings, REDIS_OPTIONS, type OpenStore } from '../redis.js';
@@ -115,6 +116,13 @@ function makeCall(kind: Kind, spec: CommandSpec): Command {
         if (protocol === 'distcl') return await callDistcl(kind, open, name, words, parsed);
         return await callMemocell(kind, open, name, words.map(parseArgument), parsed);
       } catch (error) {
+        if (error instanceof TimeoutError) {
+          throw new CliError(
+            ExitCode.Timeout,
+            `no result for ${error.service}${describeArgs(error.args)} within ${error.timeoutMs} ms. ` +
+              'Is a server of that service busy or gone? Raise --timeout for long computations.',
+          );
+        }
         if (!(error instanceof RemoteError)) throw error;
         reportRemoteError(error, parsed.flag('stack'));
         return ExitCode.Failed;

@@ -33,7 +33,7 @@ exits 0; a second one exits at once (130). 'memocell stop SERVER_ID' stops one
 server; a process (or worker) whose servers have all stopped exits 0.`,
   positionals: { names: ['MODULE'], min: 1, max: 1 },
   options: [
-    { name: 'only', type: 'string', value: 'NAME', multiple: true, description: 'serve only these services (comma list allowed)' },
+    { name: 'only', type: 'string', value: 'NAME', multiple: true, description: 'serve only this service (repeatable, or a comma list)' },
     { name: 'concurrency', type: 'integer', value: 'N', description: 'requests each server computes at once (default: 1)' },
     { name: 'workers', type: 'integer', value: 'N', min: 0, description: 'serve from N supervised child processes\n(default: 0, serve in this process)' },
     { name: 'verbose', type: 'boolean', description: 'log each request on stderr' },
