@@ -80,6 +80,10 @@ describe('serve --workers 2, and the commands that use its servers', () => {
     const served = new Set([...serve.output().matchAll(/^serving (\S+) /gm)].map((m) => m[1]));
     expect([...served].sort()).toEqual(['cli.bytes', 'cli.counted', 'cli.echo', 'cli.fails', 'cli.greet', 'cli.outer', 'cli.slow', 'cli.square']);
     expect(servingLines(serve, 'cli.square').map((l) => l.pid).sort()).toEqual([...workerPids].sort());
+    // The Redis it serves on, password masked.
+    expect(serve.output()).toContain(`serving ${MODULE} on redis://:***@127.0.0.1:${redis.port}, prefix memocell`);
+    expect(serve.output()).not.toContain(PASSWORD);
+    expect(serve.output()).not.toContain(encodeURIComponent(PASSWORD));
   });
 
   it('servers lists the servers of both workers', async () => {

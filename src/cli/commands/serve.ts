@@ -7,6 +7,7 @@ import type { Command } from '../command.js';
 import { loadMemos, moduleUrl } from '../serve/load-module.js';
 import { runServers } from '../serve/run-servers.js';
 import { superviseWorkers, WORKER_ENV } from '../serve/supervisor.js';
+import { warn } from '../output.js';
 import { openRedis, redisSettings, REDIS_OPTIONS } from '../redis.js';
 
 const spec: CommandSpec = {
@@ -60,6 +61,8 @@ export const serve: Command = {
     process.env.REDIS_URL = settings.url;
     process.env.MEMOCELL_PREFIX = settings.prefix;
     const url = moduleUrl(specifier, process.cwd());
+    const worker = process.env[WORKER_ENV] !== undefined;
+    if (!worker) warn(`memocell: serving ${specifier} on ${settings.redacted}, prefix ${settings.prefix}`);
 
     if (workers > 0) {
       // Redis and prefix reach the workers through the environment, which keeps the
@@ -76,6 +79,6 @@ export const serve: Command = {
       ]);
     }
     const memos = await loadMemos(url, specifier, only);
-    return runServers(memos, { concurrency, verbose, worker: process.env[WORKER_ENV] !== undefined });
+    return runServers(memos, { concurrency, verbose, worker });
   },
 };
