@@ -53,6 +53,17 @@ export interface StoreMemo<A extends unknown[], R> {
   readonly body: ((...args: A) => R | Promise<R>) | undefined;
   /** Cache lifetime in the store, seconds. */
   readonly ttlSeconds: number;
+  /**
+   * The store this function belongs to, so whoever holds only the function (the
+   * `memocell serve` command, for one) can serve it: `fn.store.serve(fn)`.
+   *
+   * @example
+   * ```ts
+   * const square = connect(process.env.REDIS_URL).memo('square', (n: number) => n * n);
+   * square.store.serve(square, { concurrency: 2 });
+   * ```
+   */
+  readonly store: Store;
   /** @internal Drops this process's L1 copy only. */
   forgetLocally(...args: A): Promise<void>;
 }
@@ -291,6 +302,7 @@ export class Store {
     Object.defineProperty(call, 'service', { value: service });
     Object.defineProperty(call, 'body', { value: body });
     Object.defineProperty(call, 'ttlSeconds', { value: ttlSeconds });
+    Object.defineProperty(call, 'store', { value: this });
     return call;
   }
 }

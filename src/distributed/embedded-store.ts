@@ -141,6 +141,8 @@ class Service {
   readonly registry = new Map<string, Server>();
   next = 0;
   pumpScheduled = false;
+  /** A server has served it: `services()` lists it from then on. */
+  served = false;
   hits = 0;
   misses = 0;
   computations = 0;
@@ -190,7 +192,7 @@ function first<T>(set: Set<T>): T | undefined {
  * ```
  */
 export class EmbeddedStore implements DistributedStore {
-  private readonly services = new Map<string, Service>();
+  private readonly byName = new Map<string, Service>();
   /** Forgotten or saved request keys, by service: what local copies of results must drop. */
   private readonly invalidated = new Map<string, Subject<string>>();
 
@@ -292,7 +294,7 @@ export class EmbeddedStore implements DistributedStore {
   }
 
   private forgetOne(name: string, key: string): void {
-    const svc = this.services.get(name);
+    const svc = this.byName.get(name);
     if (svc !== undefined) {
       svc.cache.delete(key);
       const request = svc.pending.get(key);
@@ -452,6 +454,7 @@ export class EmbeddedStore implements DistributedStore {
     const server = new Server(id, name, handler, concurrency, verbose, pool, (s) => this.beginStop(svc, s));
     svc.servers.push(server);
     svc.registry.set(id, server);
+    svc.served = true;
     this.schedulePump(svc);
     return server;
   }
@@ -467,7 +470,22 @@ export class EmbeddedStore implements DistributedStore {
   async servers(service: string): Promise<ServerInfo[]> {
     const name = checkService(service);
     this.checkOpen(`servers ${name}`);
-    return [...(this.services.get(name)?.registry.values() ?? [])].map((s) => s.info());
+    return [...(this.byName.get(name)?.registry.values() ?? [])].map((s) => s.info());
+  }
+
+  /**
+   * The names of the services a server has served in this store (a name stays known
+   * after its servers stop), sorted.
+   *
+   * @example
+   * ```ts
+   * store.serve('square', ([n]) => (n as number) ** 2);
+   * await store.services(); // ['square']
+   * ```
+   */
+  async services(): Promise<string[]> {
+    this.checkOpen('services');
+    return [...this.byName.values()].filter((svc) => svc.served).map((svc) => svc.name).sort();
   }
 
   /**
@@ -481,7 +499,7 @@ export class EmbeddedStore implements DistributedStore {
   async stats(service: string): Promise<ServiceStats> {
     const name = checkService(service);
     this.checkOpen(`stats ${name}`);
-    const svc = this.services.get(name);
+    const svc = this.byName.get(name);
     return {
       service: name,
       queued: { gets: svc?.gets.size ?? 0, prefetches: svc?.prefetches.size ?? 0 },
@@ -505,7 +523,7 @@ export class EmbeddedStore implements DistributedStore {
   async stopServer(service: string, serverId: string): Promise<void> {
     const name = checkService(service);
     this.checkOpen(`stopServer ${name}`);
-    const svc = this.services.get(name);
+    const svc = this.byName.get(name);
     const server = svc?.registry.get(serverId);
     if (svc !== undefined && server !== undefined) this.beginStop(svc, server);
   }
@@ -524,7 +542,7 @@ export class EmbeddedStore implements DistributedStore {
       throw new TypeError(`Expected \`verbose\` to be a boolean, got \`${String(verbose)}\` (${typeof verbose})`);
     }
     this.checkOpen(`setVerbose ${name}`);
-    const server = this.services.get(name)?.registry.get(serverId);
+    const server = this.byName.get(name)?.registry.get(serverId);
     if (server !== undefined) server.verbose = verbose;
   }
 
@@ -540,7 +558,7 @@ export class EmbeddedStore implements DistributedStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const svc of this.services.values()) {
+    for (const svc of this.byName.values()) {
       for (const server of svc.registry.values()) {
         server.accepting = false;
         server.abort.abort(new StoreClosedError(`Server ${server.id} of ${svc.name}`));
@@ -558,7 +576,7 @@ export class EmbeddedStore implements DistributedStore {
       svc.prefetches.clear();
       svc.cache.clear();
     }
-    this.services.clear();
+    this.byName.clear();
   }
 
   // ---- internals -------------------------------------------------------------------
@@ -568,10 +586,10 @@ export class EmbeddedStore implements DistributedStore {
   }
 
   private service(name: string): Service {
-    let svc = this.services.get(name);
+    let svc = this.byName.get(name);
     if (svc === undefined) {
       svc = new Service(name);
-      this.services.set(name, svc);
+      this.byName.set(name, svc);
     }
     return svc;
   }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { defer, from, Observable } from 'rxjs';
+import { Cluster, type Redis } from 'ioredis';
 import { checkCodec, type Codec } from './codec.js';
 import { Connection, type RedisTarget } from './connection.js';
 import { encodeValue } from './envelope.js';
@@ -53,6 +54,25 @@ function checkProtocol(protocol: unknown): 'memocell' | 'distcl' {
   throw new TypeError(`Expected \`protocol\` to be 'memocell' or 'distcl', got \`${String(protocol)}\``);
 }
 
+/**
+ * The prefix of a store given none: `MEMOCELL_PREFIX` when set, so a module that
+ * connects with defaults lands under the prefix `memocell serve --prefix` chose.
+ */
+function defaultPrefix(): string | undefined {
+  const fromEnv = process.env.MEMOCELL_PREFIX;
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  try {
+    return checkPrefix(fromEnv);
+  } catch (error) {
+    throw new TypeError(`The MEMOCELL_PREFIX environment variable is not a valid prefix: ${(error as Error).message}`);
+  }
+}
+
+/** Escapes the characters Redis glob patterns treat specially (`*?[]\`), for SCAN MATCH. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
 /** How long a dependents set lives after the last read it records: a day. */
 const DEPENDENTS_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -62,7 +82,11 @@ export interface RedisStoreOptions {
   readonly redis?: RedisTarget;
   /** Put these services on Redis deployments of their own (DisTcl's advice for scale). */
   readonly services?: Readonly<Record<string, RedisTarget>>;
-  /** First part of every key. Default: `memocell`. */
+  /**
+   * First part of every key. Default: the `MEMOCELL_PREFIX` environment variable if it
+   * is set (the `memocell` command's `--prefix` sets it for the modules it serves),
+   * else `memocell`.
+   */
   readonly prefix?: string;
   /** Default deadline of a call, in ms. Default: 30 000. */
   readonly timeoutMs?: number;
@@ -100,13 +124,13 @@ export class RedisStore implements DistributedStore {
   private readonly timings: ServerTimings;
   private readonly main: Connection;
   private readonly connections = new Map<string, Connection>();
-  private readonly services = new Map<string, ServiceState>();
+  private readonly serviceStates = new Map<string, ServiceState>();
   private readonly running = new Set<RedisServer>();
   private readonly clientId = randomBytes(9).toString('base64url');
   private closed = false;
 
   constructor(options: RedisStoreOptions = {}) {
-    this.prefix = checkPrefix(options.prefix);
+    this.prefix = checkPrefix(options.prefix ?? defaultPrefix());
     this.timeoutMs = checkPositiveNumber('timeoutMs', options.timeoutMs, 30_000);
     const leaseMs = checkPositiveNumber('leaseMs', options.leaseMs, 5_000);
     const queueGraceMs = checkPositiveNumber('queueGraceMs', options.queueGraceMs, 10_000);
@@ -129,14 +153,14 @@ export class RedisStore implements DistributedStore {
   }
 
   private state(service: string): ServiceState {
-    let state = this.services.get(service);
+    let state = this.serviceStates.get(service);
     if (state === undefined) {
       state = {
         keys: serviceKeys(this.prefix, service),
         connection: this.connections.get(service) ?? this.main,
         client: undefined,
       };
-      this.services.set(service, state);
+      this.serviceStates.set(service, state);
     }
     return state;
   }
@@ -505,6 +529,30 @@ export class RedisStore implements DistributedStore {
     return result;
   }
 
+  /**
+   * The names of the services known under this store's prefix: every service a server
+   * has served on its Redis (a name stays known after its servers stop), sorted. Scans
+   * each Redis of the store (every master of a Cluster) for the services' name keys.
+   *
+   * @example
+   * ```ts
+   * for (const name of await store.services()) console.log(name, (await store.servers(name)).length);
+   * ```
+   */
+  async services(): Promise<string[]> {
+    this.assertOpen('services');
+    const pattern = `${globEscape(this.prefix)}:{*}:name`;
+    const names = new Set<string>();
+    const connections = new Set([this.main, ...this.connections.values()]);
+    await Promise.all(
+      [...connections].map(async (connection) => {
+        const nodes: Redis[] = connection.main instanceof Cluster ? connection.main.nodes('master') : [connection.main];
+        await Promise.all(nodes.map((node) => collectNames(node, pattern, this.prefix, names)));
+      }),
+    );
+    return [...names].sort();
+  }
+
   async stats(service: string): Promise<ServiceStats> {
     this.assertOpen(`stats ${String(service)}`);
     checkService(service);
@@ -529,10 +577,28 @@ export class RedisStore implements DistributedStore {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.running, ...this.distclServers].map((server) => server.stop()));
-    await Promise.allSettled([...this.services.values()].map((state) => state.client?.close()));
+    await Promise.allSettled([...this.serviceStates.values()].map((state) => state.client?.close()));
     const connections = new Set([this.main, ...this.connections.values()]);
     await Promise.allSettled([...connections].map((connection) => connection.close()));
   }
+}
+
+/**
+ * Adds to `names` the service names one Redis node holds under `pattern`, keeping only
+ * those whose key carries their own hash tag (anything else is not a name we wrote).
+ */
+async function collectNames(node: Redis, pattern: string, prefix: string, names: Set<string>): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length === 0) continue;
+    // Each key on its own: on a Cluster node the keys of one scan sit in different slots.
+    const values = await Promise.all(keys.map((key) => node.get(key).catch(() => null)));
+    for (const [i, name] of values.entries()) {
+      if (name !== null && serviceKeys(prefix, name).name === keys[i]) names.add(name);
+    }
+  } while (cursor !== '0');
 }
 
 /**

@@ -128,6 +128,11 @@ export interface DistributedStore {
   serve(service: string, handler: Handler, options?: ServeOptions): ServerHandle;
   /** The live servers of a service. */
   servers(service: string): Promise<ServerInfo[]>;
+  /**
+   * The names of the services this store knows: every service a server has served on it
+   * (a name stays known after its servers stop), sorted.
+   */
+  services(): Promise<string[]>;
   /** Queue lengths and counters of a service. */
   stats(service: string): Promise<ServiceStats>;
   /** Tells a server, here or in another process, to stop gracefully. */

@@ -661,6 +661,24 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
         expect(await store.servers(uniqueService('none'))).toEqual([]);
       });
 
+      it('services() lists every service a server has served, sorted, also after it stopped', async () => {
+        const [a, b] = [uniqueService('names-a'), uniqueService('names-b')];
+        const called = uniqueService('names-called');
+        expect(await store.services()).not.toContain(a);
+        const handle = serve(a, ([n]) => n);
+        serve(b, ([n]) => n);
+        await store.prefetch(called, [1]); // asked for, never served: not a known service
+        const list = await eventually(async () => {
+          const l = await store.services();
+          expect(l).toEqual(expect.arrayContaining([a, b]));
+          return l;
+        });
+        expect(list).toEqual([...list].sort());
+        expect(list).not.toContain(called);
+        await handle.stop();
+        expect(await store.services()).toContain(a);
+      });
+
       it('servers() shows requests in flight', async () => {
         const svc = uniqueService('inflight');
         const open = gate();
