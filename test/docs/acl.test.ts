@@ -161,6 +161,7 @@ describe('the ACL roles of docs/production.md', () => {
       expect(await rate.get()).toBe(3);
 
       // The admin: counters, the registry, and control messages to a server in another store.
+      expect(await adminStore.services()).toContain('square');
       const stats = await adminStore.stats('square');
       expect(stats.hits).toBeGreaterThan(0);
       expect(stats.misses).toBeGreaterThan(0);
@@ -178,7 +179,7 @@ describe('the ACL roles of docs/production.md', () => {
     expect(await denials()).toEqual([]);
     // Every command the roles are granted outside scripts was used (Redis counts them).
     const used = await root.info('commandstats');
-    for (const command of ['get', 'mget', 'eval', 'evalsha', 'blmpop', 'srem', 'hincrby', 'hgetall', 'llen', 'ssubscribe', 'sunsubscribe', 'blpop', 'subscribe', 'publish', 'zrangebyscore', 'hmget']) {
+    for (const command of ['get', 'mget', 'eval', 'evalsha', 'blmpop', 'srem', 'hincrby', 'hgetall', 'llen', 'ssubscribe', 'sunsubscribe', 'blpop', 'subscribe', 'publish', 'zrangebyscore', 'hmget', 'scan']) {
       expect(used, command).toContain(`cmdstat_${command}:`);
     }
   });
