@@ -13,7 +13,7 @@ export const MISSING_PREREQUISITE = 3;
  * if (!redis) missing('a Redis', 'set REDIS_URL, or install redis-server (apt-get install -y redis-server)');
  */
 export function missing(what, hint) {
-  console.log(`This example needs ${what}, and there is none: ${hint}.`);
+  console.log(`This example needs ${what}, which is missing here: ${hint}.`);
   process.exit(MISSING_PREREQUISITE);
 }
 
@@ -36,8 +36,9 @@ function guardExit() {
 /**
  * Starts `command args...` with its stdin a pipe (a node worker stops when it closes).
  *
- * @returns `{ pid, line(pattern, timeoutMs), stop(), output() }`: `line` resolves with the
- *   match of the first line (stdout or stderr) matching `pattern`; `stop` closes stdin,
+ * @returns `{ pid, line(pattern, timeoutMs), send(line), stop(), kill(), output() }`: `line`
+ *   resolves with the match of the first line (stdout or stderr) matching `pattern`, `send`
+ *   writes a line to its stdin; `stop` closes stdin,
  *   sends SIGTERM if it is still running after `graceMs`, and resolves once it exited.
  * @example
  * const worker = startChild(process.execPath, [file, '--worker']);
@@ -97,6 +98,10 @@ export function startChild(command, args, options = {}) {
         watchers.add(watcher);
         watcher.check(exitInfo !== undefined);
       });
+    },
+    /** Writes one line to its stdin. */
+    send(line) {
+      child.stdin.write(`${line}\n`);
     },
     async stop(graceMs = 5_000) {
       if (exitInfo === undefined) {
