@@ -18,7 +18,7 @@ import { openRedis } from './support/redis.mjs';
 import { missing, startChild } from './support/children.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const distclDir = path.resolve(repoRoot, process.env.DISTCL_DIR ?? '../shared/peers/distcl');
+const distclDir = process.env.DISTCL_DIR ? path.resolve(process.env.DISTCL_DIR) : path.resolve(repoRoot, '../shared/peers/distcl');
 const SERVER_ID = 'mand-tcl';
 
 /** tclsh's version, or undefined when there is no tclsh to run. */
