@@ -4,7 +4,8 @@
 // for by two others, so the calls form a DAG, and each node is computed once, by
 // whichever worker takes it. The recursion is 20 levels deep, deeper than the 4 slots
 // of the two workers together: a body waiting for a remote result lends its slot to
-// other requests (Girder's re-entrancy), so the workers never starve. Then a damaged
+// other requests (Girder's re-entrancy), so the workers never starve, and each reports
+// how many bodies it had in progress at once on its 2 slots. Then a damaged
 // cell deep in the grid makes the top request fail with a RemoteError that carries the
 // chain of requests down to the one that failed (Girder's error chains).
 //
@@ -22,11 +23,14 @@ const SIZE = 10;
 const WORKERS = ['w1', 'w2'];
 const SLOTS_PER_WORKER = 2;
 
-/** The memoised function, the same in the workers (which serve it) and here (which calls it). */
-function definePaths(store) {
+/**
+ * The memoised function, the same in the workers (which serve it) and here (which calls
+ * it). `watch` wraps the body, for a worker to count what it runs.
+ */
+function definePaths(store, watch = (body) => body) {
   const paths = store.memo(
     SERVICE,
-    async (row, col, damaged) => {
+    watch(async (row, col, damaged) => {
       if (damaged !== null && row === damaged[0] && col === damaged[1]) {
         throw new Error(`cell (${row},${col}) is damaged`);
       }
@@ -37,23 +41,39 @@ function definePaths(store) {
       const [up, left] = await Promise.allSettled([paths(row - 1, col, damaged), paths(row, col - 1, damaged)]);
       for (const dependency of [up, left]) if (dependency.status === 'rejected') throw dependency.reason;
       return up.value + left.value;
-    },
+    }),
     { ttlSeconds: 60 },
   );
   return paths;
 }
 
-/** A worker: serves the function with a few slots until its parent closes its stdin. */
+/**
+ * A worker: serves the function with a few slots until its parent closes its stdin.
+ * Asked `peak`, it says how many bodies it had in progress at most at once.
+ */
 async function worker(name) {
   const store = connect({ redis: process.env.GIRDER_REDIS_URL, prefix: process.env.GIRDER_PREFIX });
-  store.serve(definePaths(store), { concurrency: SLOTS_PER_WORKER, id: name });
+  let inProgress = 0;
+  let peak = 0;
+  const counted = (body) => async (...args) => {
+    peak = Math.max(peak, ++inProgress);
+    try {
+      return await body(...args);
+    } finally {
+      inProgress--;
+    }
+  };
+  store.serve(definePaths(store, counted), { concurrency: SLOTS_PER_WORKER, id: name });
   // Ready once the registry lists it, so the main process finds every worker there.
   while (!(await store.distributed.servers(SERVICE)).some((server) => server.id === name)) await sleep(20);
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (text) => {
+    if (text.includes('peak')) console.log(`peak ${peak}`);
+  });
   process.stdin.on('end', async () => {
     await store.close();
     process.exit(0);
   });
-  process.stdin.resume();
   console.log('ready');
 }
 
@@ -104,6 +124,16 @@ async function main() {
     console.log(stats.computations === nodes ? 'every node was computed once' : 'some nodes were computed more than once!');
     const served = await servedByWorker(store, stats.computations);
     console.log(`computed per worker: ${WORKERS.map((id) => `${id} ${served[id]}`).join(', ')}`);
+    const peaks = await Promise.all(
+      workers.map(async (w) => {
+        w.send('peak');
+        return (await w.line(/^peak (\d+)$/))[1];
+      }),
+    );
+    console.log(
+      `most bodies in progress at once: ${WORKERS.map((id, i) => `${id} ${peaks[i]}`).join(', ')} ` +
+        `(${SLOTS_PER_WORKER} slots each: a body waiting for a result lends its slot)`,
+    );
 
     const damaged = [1, 2];
     console.log(`\npaths(4, 4) on a grid whose cell (${damaged.join(',')}) is damaged:`);

@@ -29,6 +29,14 @@ function expectTheDag(run: ExampleRun): void {
   expect(w1 + w2).toBe(120);
   expect(w1).toBeGreaterThan(0);
   expect(w2).toBeGreaterThan(0);
+  // Re-entrancy: while paths(0,1) computes, the 19 bodies on a chain from paths(10,10)
+  // down to paths(1,1) wait for their dependencies, so 20 are in progress at once on 4
+  // slots, and the two workers' peaks add up to at least that.
+  const peaks = /^most bodies in progress at once: w1 (\d+), w2 (\d+) \(2 slots each: a body waiting for a result lends its slot\)$/m.exec(
+    run.stdout,
+  );
+  expect(peaks, run.stdout).not.toBeNull();
+  expect(Number(peaks?.[1]) + Number(peaks?.[2])).toBeGreaterThanOrEqual(20);
   // The error from the damaged cell, with the chain the first failing dependency takes.
   expect(lines).toContain('  RemoteError: Error: cell (1,2) is damaged');
   expect(lines).toContain('  chain: paths(4,4) -> paths(3,4) -> paths(2,4) -> paths(1,4) -> paths(1,3) -> paths(1,2)');
