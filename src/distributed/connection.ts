@@ -135,17 +135,29 @@ export class Connection {
   expectMessage(channel: string, message: string, timeoutMs = 1_000): Promise<void> | undefined {
     if (!this.listeners.has(channel)) return undefined;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      timer.unref?.();
       let list = this.awaited.get(channel);
       if (list === undefined) this.awaited.set(channel, (list = []));
-      list.push({
+      const waiter = {
         message,
         arrived: () => {
           clearTimeout(timer);
           resolve();
         },
-      });
+      };
+      list.push(waiter);
+      // A message that never came (published before the subscription was active) must
+      // not leave its waiter behind: it would take the next identical message, and the
+      // waiter that message is for would sit out its whole timeout, every time.
+      const timer = setTimeout(() => {
+        const current = this.awaited.get(channel);
+        const index = current?.indexOf(waiter) ?? -1;
+        if (current !== undefined && index >= 0) {
+          current.splice(index, 1);
+          if (current.length === 0) this.awaited.delete(channel);
+        }
+        resolve();
+      }, timeoutMs);
+      timer.unref?.();
     });
   }
 
