@@ -230,7 +230,15 @@ export class Store {
     const l1: MemoFn<A, Promise<R>> = reactiveMemo(
       (...args: A): Promise<R> => {
         remember(args);
-        return distributed.get<R>(service, args, callOptions).catch((error: unknown) => {
+        // The first fetches wait until this process hears invalidations: a copy fetched
+        // before could miss the forget that should drop it, and stay stale.
+        const fetched = subscribed
+          ? distributed.get<R>(service, args, callOptions)
+          : distributed.listening(service).then(() => {
+              subscribed = true;
+              return distributed.get<R>(service, args, callOptions);
+            });
+        return fetched.catch((error: unknown) => {
           // Errors are not cached in the store; neither here: the next call asks again.
           // Dropped a turn later, once the failure has settled and reached its readers,
           // so nothing re-runs it by itself.
@@ -244,6 +252,7 @@ export class Store {
     );
 
     let listening = false;
+    let subscribed = false;
     const remember = (args: A): void => {
       if (!listening) {
         listening = true;

@@ -70,6 +70,13 @@ export class Connection {
   private shardedSubscriber: RedisClient | undefined;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();
   private readonly awaited = new Map<string, Array<{ message: string; arrived: () => void }>>();
+  /**
+   * Channels by whether Redis has confirmed the subscription: a message published
+   * before the confirmation does not reach this process. Settles (true) once confirmed,
+   * or (false) if the subscribe command failed; ioredis subscribes again on reconnect.
+   */
+  private readonly confirmations = new Map<string, Promise<boolean>>();
+  private readonly confirmed = new Set<string>();
 
   /**
    * Listens to a pub/sub channel. `sharded` channels (SSUBSCRIBE: a channel that shares
@@ -84,13 +91,22 @@ export class Connection {
     if (set === undefined) {
       set = new Set();
       this.listeners.set(channel, set);
-      void (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel)).catch(() => {});
+      const confirmation = (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel)).then(
+        () => {
+          if (this.listeners.has(channel)) this.confirmed.add(channel);
+          return true;
+        },
+        () => false,
+      );
+      this.confirmations.set(channel, confirmation);
     }
     set.add(listener);
     return () => {
       const current = this.listeners.get(channel);
       if (current === undefined || !current.delete(listener) || current.size > 0) return;
       this.listeners.delete(channel);
+      this.confirmations.delete(channel);
+      this.confirmed.delete(channel);
       void (sharded ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel)).catch(() => {});
     };
   }
@@ -133,7 +149,8 @@ export class Connection {
    * own listeners have acted before it goes on. Call it before publishing.
    */
   expectMessage(channel: string, message: string, timeoutMs = 1_000): Promise<void> | undefined {
-    if (!this.listeners.has(channel)) return undefined;
+    // Not confirmed yet: the message may be published before Redis delivers to us.
+    if (!this.confirmed.has(channel)) return undefined;
     return new Promise<void>((resolve) => {
       let list = this.awaited.get(channel);
       if (list === undefined) this.awaited.set(channel, (list = []));
@@ -159,6 +176,16 @@ export class Connection {
       }, timeoutMs);
       timer.unref?.();
     });
+  }
+
+  /**
+   * Resolves once Redis has confirmed this process's subscription to `channel` (at once
+   * if it has, or if nothing here listens there), so that what is published from then on
+   * arrives. Resolves too if subscribing failed: callers must not wait for ever.
+   */
+  subscribed(channel: string): Promise<void> {
+    const confirmation = this.confirmations.get(channel);
+    return confirmation === undefined ? Promise.resolve() : confirmation.then(() => undefined);
   }
 
   /** A connection of its own, for a blocking command or a subscription. */

@@ -208,6 +208,12 @@ export class EmbeddedStore implements DistributedStore {
    * store.invalidations('square').subscribe((key) => console.log('dropped', key));
    * ```
    */
+  /** In one process, a subscription hears everything from the moment it is made. */
+  listening(service: string): Promise<void> {
+    checkService(service);
+    return Promise.resolve();
+  }
+
   invalidations(service: string): Observable<string> {
     const name = checkService(service);
     return new Observable<string>((subscriber) => {

@@ -478,6 +478,13 @@ export class RedisStore implements DistributedStore {
     });
   }
 
+  listening(service: string): Promise<void> {
+    checkService(service);
+    if (this.closed) return Promise.resolve();
+    const { keys, connection } = this.state(service);
+    return connection.subscribed(keys.invalidated);
+  }
+
   private async control(service: string, serverId: string, command: string): Promise<void> {
     this.assertOpen(`${command} ${String(service)}`);
     checkService(service);

@@ -145,6 +145,12 @@ export interface DistributedStore {
    * must drop. Hot: subscribing starts listening, unsubscribing stops.
    */
   invalidations(service: string): Observable<string>;
+  /**
+   * Resolves once a subscription to `invalidations(service)` made in this process
+   * receives what is published from now on (Redis confirms subscriptions a moment after
+   * they are made). A local copy fetched before then could miss its invalidation.
+   */
+  listening(service: string): Promise<void>;
   /** Stops this process's servers and closes connections. */
   close(): Promise<void>;
 }

@@ -47,3 +47,34 @@ describe('Connection.expectMessage', () => {
     expect(resolved).toBe(true);
   });
 });
+
+describe('Connection.subscribed', () => {
+  it('resolves once the subscription is confirmed: every message published from then on arrives', async () => {
+    for (let i = 0; i < 20; i++) {
+      const channel = `test:{s${i}}:invalidated`;
+      const heard: string[] = [];
+      connection.subscribe(channel, (message) => heard.push(message), { sharded: true });
+      await connection.subscribed(channel);
+      await connection.main.spublish(channel, 'first');
+      const deadline = Date.now() + 5_000;
+      while (!heard.includes('first') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+      expect(heard, channel).toEqual(['first']);
+    }
+  });
+
+  it('a wait for our own message is not taken before the subscription is confirmed', async () => {
+    const channel = 'test:{s-early}:invalidated';
+    connection.subscribe(channel, () => {}, { sharded: true });
+    // Not confirmed yet in this turn: waiting could only end by its timeout.
+    expect(connection.expectMessage(channel, 'x', 60_000)).toBeUndefined();
+    await connection.subscribed(channel);
+    const waiting = connection.expectMessage(channel, 'x', 60_000);
+    expect(waiting).toBeInstanceOf(Promise);
+    await connection.main.spublish(channel, 'x');
+    await waiting;
+  });
+
+  it('resolves at once for a channel nobody here listens to', async () => {
+    await connection.subscribed('test:{nobody}:invalidated');
+  });
+});
