@@ -67,7 +67,11 @@ function summarize(results: readonly Settled[]): Record<string, number> {
 }
 
 /** Every call settled with the right value, or a TimeoutError by its deadline + 250 ms. */
-function expectSettledInTime(results: readonly Settled[]): void {
+function expectSettledInTime(results: readonly Settled[], label = expect.getState().currentTestName ?? ''): void {
+  const failures = results.filter((r) => r.outcome !== 'ok');
+  const latest = failures.length === 0 ? 'no failures' : `latest failure ${Math.max(...failures.map((r) => r.late))} ms after its deadline`;
+  // Figures for RELIABILITY.md: outcomes, and how late after its deadline the latest failure came.
+  console.log(`${label}: ${JSON.stringify(summarize(results))}, ${latest}`);
   const bad = results.filter((r) => r.outcome !== 'ok' && (r.outcome !== 'TimeoutError' || r.late > LATE_MS));
   expect(bad, JSON.stringify(summarize(results))).toEqual([]);
 }
