@@ -1,0 +1,35 @@
+// A worker process of the demo: serves `mand.slice` from the Redis at REDIS_URL, one
+// slice at a time (one process per core is where the parallelism comes from).
+//
+// It leaves when told (SIGTERM or SIGINT: finishes the slice in hand first) and when its
+// parent goes away (the IPC channel closes), so a demo that dies leaves no worker behind.
+// Its parent may also ask it, over IPC, to forget slices: "another process" forgetting.
+import { connect } from 'memocell';
+import { defineSlice } from './mand.mjs';
+
+const url = process.env.REDIS_URL;
+if (!url) {
+  console.error('worker: REDIS_URL is not set (the worker shares slices through Redis)');
+  process.exit(2);
+}
+const store = connect(url);
+const slice = defineSlice(store);
+store.serve(slice, { concurrency: 1, id: `mand-worker-${process.pid}` });
+
+let leaving = false;
+async function leave(code) {
+  if (leaving) return;
+  leaving = true;
+  await store.close().catch(() => {});
+  process.exit(code);
+}
+process.on('SIGTERM', () => void leave(0));
+process.on('SIGINT', () => void leave(0));
+process.on('disconnect', () => void leave(0));
+
+process.on('message', async (message) => {
+  if (message?.type !== 'forget') return;
+  const { view, bands } = message;
+  await Promise.all(bands.map(([y0, y1]) => slice.forget(view, y0, y1)));
+  process.send?.({ type: 'forgot', count: bands.length });
+});
