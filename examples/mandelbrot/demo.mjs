@@ -44,6 +44,8 @@ process.once('SIGINT', () => {
 });
 
 main().catch(async (error) => {
+  // After Ctrl-C, calls in flight fail as the store closes: that is no news.
+  if (exiting) return;
   console.error(error);
   await cleanup();
   process.exitCode = 1;
@@ -148,7 +150,8 @@ async function main() {
   }
 
   // (3) A fresh Store: its L1 is empty, so every slice comes from the store's cache.
-  out('\n(3) Second run, from a fresh Store (new connections, empty L1): served from the cache');
+  out(`\n(3) Second run, from a fresh Store (${redis ? 'new connections' : 'on the same embedded store'}, empty L1): ` +
+    'served from the cache');
   const fresh = redis ? connect(redis.url) : new Store(store.distributed);
   const freshSlice = defineSlice(fresh);
   const beforeCached = await stats();

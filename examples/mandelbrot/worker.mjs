@@ -16,16 +16,19 @@ const store = connect(url);
 const slice = defineSlice(store);
 store.serve(slice, { concurrency: 1, id: `mand-worker-${process.pid}` });
 
+/** A parent that died may have taken a private Redis with it: closing then only retries. */
+const CLOSE_DEADLINE_MS = 1_000;
 let leaving = false;
-async function leave(code) {
+async function leave() {
   if (leaving) return;
   leaving = true;
-  await store.close().catch(() => {});
-  process.exit(code);
+  const deadline = new Promise((resolve) => setTimeout(resolve, CLOSE_DEADLINE_MS).unref());
+  await Promise.race([store.close().catch(() => {}), deadline]);
+  process.exit(0);
 }
-process.on('SIGTERM', () => void leave(0));
-process.on('SIGINT', () => void leave(0));
-process.on('disconnect', () => void leave(0));
+process.on('SIGTERM', () => void leave());
+process.on('SIGINT', () => void leave());
+process.on('disconnect', () => void leave());
 
 process.on('message', async (message) => {
   if (message?.type !== 'forget') return;
