@@ -94,7 +94,7 @@ async function main() {
     const view = viewAt(await ctx.get(zoom.cell()), size);
     const bands = bandsOf(view, options.rowsPerSlice);
     const slices = await Promise.all(
-      bands.map(([y0, y1]) => ctx.get(slice.cell(view, y0, y1)).then((rows) => (onSlice(), rows))),
+      bands.map(([y0, y1]) => ctx.get(slice.cell(view, y0, y1)).then((rows) => (onSlice(view, y0), rows))),
     );
     return { view, bands, slices };
   }, { name: 'mand.frame' });
@@ -105,7 +105,15 @@ async function main() {
   async function timed(render) {
     const before = await stats();
     const bar = progressBar(process.stdout, bandCount, 'slices', options.progress);
-    onSlice = () => bar.tick();
+    // A frame that re-runs (a second invalidation arrived while it ran) reads its slices
+    // again: the bar counts each slice of a view once.
+    const arrived = new Set();
+    onSlice = (view, y0) => {
+      const key = `${view.span}/${y0}`;
+      if (arrived.has(key)) return;
+      arrived.add(key);
+      bar.tick();
+    };
     const started = performance.now();
     const value = await render();
     const ms = performance.now() - started;
@@ -137,11 +145,12 @@ async function main() {
     await forgetAll(slice, home);
     out(`  forgot ${bandCount} slices in ${seconds(performance.now() - forgot)}`);
     pool.start(workerCount - 1);
-    const servingBefore = await pool.waitServing(store, SLICE_SERVICE, workerCount);
+    await pool.waitServing(store, SLICE_SERVICE, workerCount);
     out(`  worker pids ${pool.pids.join(', ')} serve ${SLICE_SERVICE}`);
+    const computedBefore = pool.computedByPid();
     parallel = await timed(() => frame.get());
-    const servedBy = await served(store, pool, servingBefore);
-    out(`  ${bandCount} slices in ${seconds(parallel.ms)} (${parallel.computed} computed; ${servedBy})`);
+    const shares = [...pool.computedByPid()].map(([pid, n]) => `pid ${pid}: ${n - (computedBefore.get(pid) ?? 0)}`);
+    out(`  ${bandCount} slices in ${seconds(parallel.ms)} (${parallel.computed} computed; ${shares.join(', ')})`);
     out(`  speed-up over one worker: ${(first.ms / parallel.ms).toFixed(2)}× with ${workerCount} workers on ` +
       `${os.availableParallelism()} cores`);
   } else {
@@ -252,15 +261,6 @@ function middleBands(bands) {
   return bands.slice(start, start + count);
 }
 
-/** How many slices each worker served since `before` (the registry's counters). */
-async function served(store, pool, before) {
-  const now = await store.distributed.servers(SLICE_SERVICE);
-  return now
-    .filter((s) => pool.pids.includes(s.pid))
-    .map((s) => `pid ${s.pid} served ${s.served - (before.find((b) => b.id === s.id)?.served ?? 0)}`)
-    .join(', ');
-}
-
 /** Writes a frame as a PNG (and a preview on a terminal); returns the file name. */
 function writeImage(frame, file) {
   const { width, height } = frame.view;
@@ -270,7 +270,8 @@ function writeImage(frame, file) {
   writeFileSync(file, png);
   out(`  wrote ${file} (${width}×${height}, ${Math.round(png.length / 1024)} KiB, ${seconds(performance.now() - started)})`);
   if (options.preview && process.stdout.isTTY) {
-    process.stdout.write(terminalPreview(rgb, width, height, Math.min(72, (process.stdout.columns ?? 80) - 4)));
+    const columns = Math.max(16, Math.min(72, (process.stdout.columns || 80) - 4));
+    process.stdout.write(terminalPreview(rgb, width, height, columns));
   }
   return file;
 }

@@ -92,7 +92,8 @@ function paletteIndex(smoothCount) {
 
 /**
  * Defines the `mand.slice` memo on a store (from `connect`): the same definition in the
- * demo, which calls it, and in the workers, which serve it.
+ * demo, which calls it, and in the workers, which serve it. `onComputed` is told of each
+ * slice this process computes (the workers count them for the demo).
  *
  * @example
  * const store = connect(process.env.REDIS_URL);
@@ -100,8 +101,13 @@ function paletteIndex(smoothCount) {
  * store.serve(slice, { concurrency: 1 });           // in a worker
  * const rows = await slice(view, 0, 8);              // in any process
  */
-export function defineSlice(store) {
-  return store.memo(SLICE_SERVICE, (view, y0, y1) => computeSlice(view, y0, y1), {
+export function defineSlice(store, onComputed = () => {}) {
+  const body = (view, y0, y1) => {
+    const rows = computeSlice(view, y0, y1);
+    onComputed();
+    return rows;
+  };
+  return store.memo(SLICE_SERVICE, body, {
     ttlSeconds: SLICE_TTL_SECONDS,
     // Room in each process's L1 for several whole frames at the default size.
     l1Max: 4_096,

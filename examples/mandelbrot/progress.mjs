@@ -18,7 +18,7 @@ export function progressBar(stream, total, label, enabled = true) {
   let count = 0;
   let drawnAt = 0;
   const render = () => {
-    const filled = Math.round((count / total) * WIDTH);
+    const filled = Math.min(WIDTH, Math.round((count / total) * WIDTH));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     stream.write(`\r  [${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}] ${count}/${total} ${label}  ${seconds} s`);
   };

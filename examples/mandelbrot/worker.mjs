@@ -13,7 +13,8 @@ if (!url) {
   process.exit(2);
 }
 const store = connect(url);
-const slice = defineSlice(store);
+// The parent counts the slices each worker computes.
+const slice = defineSlice(store, () => process.send?.({ type: 'computed' }));
 store.serve(slice, { concurrency: 1, id: `mand-worker-${process.pid}` });
 
 /** A parent that died may have taken a private Redis with it: closing then only retries. */

@@ -31,12 +31,21 @@ export class WorkerPool {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       child.exitedPromise = new Promise((resolve) => child.once('exit', resolve));
+      child.computed = 0;
+      child.on('message', (message) => {
+        if (message?.type === 'computed') child.computed++;
+      });
       this.children.push(child);
     }
   }
 
   get pids() {
     return this.children.map((child) => child.pid);
+  }
+
+  /** How many slices each worker has computed so far, by pid. */
+  computedByPid() {
+    return new Map(this.children.map((child) => [child.pid, child.computed]));
   }
 
   /** Waits until the store's registry lists `count` live servers of the service. */
