@@ -74,7 +74,16 @@ export class Connection {
     if (set === undefined) {
       set = new Set();
       this.listeners.set(channel, set);
-      void (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel)).catch(() => {});
+      const send = (): void => {
+        if (!this.listeners.has(channel)) return; // stopped listening before the subscriber was ready
+        void (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel)).catch(() => {});
+      };
+      // ioredis writes (S)SUBSCRIBE at once on a connected socket still doing its ready
+      // check; the check's INFO then fails in subscriber mode and the subscription is
+      // lost (ioredis issue #2037). Subscribe once the client is ready (it resubscribes
+      // by itself after a reconnect).
+      if (subscriber.status === 'ready') send();
+      else subscriber.once('ready', send);
     }
     set.add(listener);
     return () => {
