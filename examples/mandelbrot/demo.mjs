@@ -7,45 +7,31 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { cell, connect, Store } from 'memocell';
+import { connect, Store } from 'memocell';
 import { openRedis } from '../support/redis.mjs';
-import { bandsOf, defineSlice, SLICE_SERVICE, viewAt } from './mand.mjs';
+import { frameCell, watchFrames } from './frame.mjs';
 import { terminalPreview, toRgb } from './image.mjs';
+import { bandsOf, defineSlice, SLICE_SERVICE, viewAt } from './mand.mjs';
+import { parseOptions } from './options.mjs';
 import { encodePng } from './png.mjs';
 import { progressBar } from './progress.mjs';
 import { WorkerPool } from './workers.mjs';
-
-const HELP = `Usage: node examples/mandelbrot/demo.mjs [options]
-
-  --workers N         worker processes (default: the number of cores, ${os.availableParallelism()})
-  --width W           image width in pixels (default 1500)
-  --height H          image height in pixels (default 1000)
-  --max-iter N        iteration limit (default 2000)
-  --rows-per-slice N  rows in one slice (default 8)
-  --zoom Z            the zoom the demo changes to (default 100)
-  --out FILE          the image at zoom 1 (default mandelbrot.png); the zoomed one is
-                      written beside it as FILE-zoomZ.png
-  --no-progress       no progress bar
-  --no-preview        no picture in the terminal
-Redis: REDIS_URL when set, else a private redis-server if one is installed, else the
-embedded store (one process, no workers).`;
 
 const options = parseOptions();
 const out = console.log;
 const seconds = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
 
 let cleanup = async () => {};
-let exiting = false;
+let interrupted = false;
 process.once('SIGINT', () => {
-  exiting = true;
+  interrupted = true;
   console.error('\ninterrupted: stopping the workers and Redis');
   void cleanup().finally(() => process.exit(130));
 });
 
 main().catch(async (error) => {
   // After Ctrl-C, calls in flight fail as the store closes: that is no news.
-  if (exiting) return;
+  if (interrupted) return;
   console.error(error);
   await cleanup();
   process.exitCode = 1;
@@ -66,7 +52,45 @@ async function main() {
     await store.close().catch(() => {});
     await redis?.stop();
   })());
+  describeRedis(redis);
 
+  const slice = defineSlice(store);
+  // The zoom is a shared input: any process on the store may set it.
+  const zoom = store.input('mand.zoom', 1);
+  await zoom.set(1);
+  const home = viewAt(1, size);
+  const zoomed = viewAt(options.zoom, size);
+  // Start cold even on a Redis that an earlier run filled.
+  await forgetAll(slice, home);
+  await forgetAll(slice, zoomed);
+
+  const meter = sliceMeter(store, bandsOf(home, options.rowsPerSlice).length);
+  const frame = frameCell({ slice, zoom, size, rowsPerSlice: options.rowsPerSlice, onSlice: meter.onSlice });
+  const demo = { store, redis, pool, slice, zoom, frame, home, zoomed, meter };
+
+  const first = await oneWorker(demo);
+  const parallel = pool ? await severalWorkers(demo, first) : skipSeveralWorkers();
+  const cached = await fromCache(demo, first);
+  const live = await liveFrame(demo);
+
+  out('\nSummary');
+  out(`  first render, ${pool ? 'one worker' : 'this process'}:`.padEnd(40) + seconds(first.ms));
+  if (parallel) {
+    out(`  cold render, ${options.workers} workers:`.padEnd(40) +
+      `${seconds(parallel.ms)}  (${(first.ms / parallel.ms).toFixed(2)}× speed-up)`);
+  }
+  out('  cached re-render, fresh Store:'.padEnd(40) +
+    `${seconds(cached.ms)}  (${(first.ms / cached.ms).toFixed(0)}× faster than the first)`);
+  out(`  zoom ×${options.zoom}: ${live.zoomIn.computed} computed; forget ${live.forgotten}: ` +
+    `${live.reRendered.computed} recomputed; zoom back: ${live.zoomOut.computed} computed`);
+  out(`  images: ${first.file}, ${live.file}`);
+
+  await cleanup();
+  const stopped = pool ? `${options.workers} worker processes` : 'the store';
+  out(`\nStopped ${stopped}${redis?.origin === 'private' ? ' and the private redis-server' : ''}.`);
+}
+
+function describeRedis(redis) {
   if (redis?.origin === 'REDIS_URL') out(`Redis: REDIS_URL (${redis.url})`);
   else if (redis) out(`Redis: a private redis-server on ${redis.url}, stopped at the end`);
   else {
@@ -75,56 +99,10 @@ async function main() {
       '  process computes the slices itself, one at a time, and there is no speed-up to measure.\n' +
       '  Install redis-server or set REDIS_URL to see the slices computed by several processes.');
   }
+}
 
-  const slice = defineSlice(store);
-  // The zoom is a shared input: any process on the store may set it.
-  const zoom = store.input('mand.zoom', 1);
-  await zoom.set(1);
-  const home = viewAt(1, size);
-  const zoomed = viewAt(options.zoom, size);
-
-  // Start cold even on a Redis that an earlier run filled.
-  await forgetAll(slice, home);
-  await forgetAll(slice, zoomed);
-
-  let onSlice = () => {};
-  // The frame: reads the zoom, then the slices of that view, in parallel. A cell, so it
-  // computes again only when one of those changes, and can be observed live.
-  const frame = cell(async (ctx) => {
-    const view = viewAt(await ctx.get(zoom.cell()), size);
-    const bands = bandsOf(view, options.rowsPerSlice);
-    const slices = await Promise.all(
-      bands.map(([y0, y1]) => ctx.get(slice.cell(view, y0, y1)).then((rows) => (onSlice(view, y0), rows))),
-    );
-    return { view, bands, slices };
-  }, { name: 'mand.frame' });
-  const bandCount = bandsOf(home, options.rowsPerSlice).length;
-  const stats = () => store.distributed.stats(SLICE_SERVICE);
-
-  /** Renders (or waits for) a frame with a progress bar; returns it with how long and how many computed. */
-  async function timed(render) {
-    const before = await stats();
-    const bar = progressBar(process.stdout, bandCount, 'slices', options.progress);
-    // A frame that re-runs (a second invalidation arrived while it ran) reads its slices
-    // again: the bar counts each slice of a view once.
-    const arrived = new Set();
-    onSlice = (view, y0) => {
-      const key = `${view.span}/${y0}`;
-      if (arrived.has(key)) return;
-      arrived.add(key);
-      bar.tick();
-    };
-    const started = performance.now();
-    const value = await render();
-    const ms = performance.now() - started;
-    onSlice = () => {};
-    bar.done();
-    const computed = (await stats()).computations - before.computations;
-    return { value, ms, computed };
-  }
-
-  // (1) One worker.
-  const workerCount = pool ? options.workers : 0;
+/** (1) A cold render by one worker process (or by this process, on the embedded store). */
+async function oneWorker({ store, pool, slice, frame, meter }) {
   out(`\n(1) Cold render with ${pool ? 'one worker process' : 'this process (embedded store)'}`);
   if (pool) {
     pool.start(1);
@@ -133,120 +111,128 @@ async function main() {
   } else {
     store.serve(slice, { concurrency: 1 });
   }
-  const first = await timed(() => frame.get());
-  out(`  ${bandCount} slices in ${seconds(first.ms)} (${first.computed} computed)`);
-  const homeFile = writeImage(first.value, options.out);
+  const first = await meter.measure(() => frame.get());
+  out(`  ${meter.total} slices in ${seconds(first.ms)} (${first.computed} computed)`);
+  return { ...first, file: writeImage(first.value, options.out) };
+}
 
-  // (2) N workers.
-  let parallel;
-  if (pool) {
-    out(`\n(2) Forget those slices, cold render again with ${workerCount} worker processes`);
-    const forgot = performance.now();
-    await forgetAll(slice, home);
-    out(`  forgot ${bandCount} slices in ${seconds(performance.now() - forgot)}`);
-    pool.start(workerCount - 1);
-    await pool.waitServing(store, SLICE_SERVICE, workerCount);
-    out(`  worker pids ${pool.pids.join(', ')} serve ${SLICE_SERVICE}`);
-    const computedBefore = pool.computedByPid();
-    parallel = await timed(() => frame.get());
-    const shares = [...pool.computedByPid()].map(([pid, n]) => `pid ${pid}: ${n - (computedBefore.get(pid) ?? 0)}`);
-    out(`  ${bandCount} slices in ${seconds(parallel.ms)} (${parallel.computed} computed; ${shares.join(', ')})`);
-    out(`  speed-up over one worker: ${(first.ms / parallel.ms).toFixed(2)}× with ${workerCount} workers on ` +
-      `${os.availableParallelism()} cores`);
-  } else {
-    out('\n(2) Skipped: the embedded store cannot share work between processes, so there are no\n' +
-      '  workers to add and no speed-up to measure.');
-  }
+/** (2) The same slices forgotten, then a cold render by all the workers. */
+async function severalWorkers({ store, pool, slice, frame, home, meter }, first) {
+  out(`\n(2) Forget those slices, cold render again with ${options.workers} worker processes`);
+  const forgetting = performance.now();
+  await forgetAll(slice, home);
+  out(`  forgot ${meter.total} slices in ${seconds(performance.now() - forgetting)}`);
+  pool.start(options.workers - 1);
+  await pool.waitServing(store, SLICE_SERVICE, options.workers);
+  out(`  worker pids ${pool.pids.join(', ')} serve ${SLICE_SERVICE}`);
+  const before = pool.computedByPid();
+  const parallel = await meter.measure(() => frame.get());
+  const shares = [...pool.computedByPid()].map(([pid, n]) => `pid ${pid}: ${n - (before.get(pid) ?? 0)}`);
+  out(`  ${meter.total} slices in ${seconds(parallel.ms)} (${parallel.computed} computed; ${shares.join(', ')})`);
+  out(`  speed-up over one worker: ${(first.ms / parallel.ms).toFixed(2)}× with ${options.workers} workers on ` +
+    `${os.availableParallelism()} cores`);
+  return parallel;
+}
 
-  // (3) A fresh Store: its L1 is empty, so every slice comes from the store's cache.
-  out(`\n(3) Second run, from a fresh Store (${redis ? 'new connections' : 'on the same embedded store'}, empty L1): ` +
-    'served from the cache');
+function skipSeveralWorkers() {
+  out('\n(2) Skipped: the embedded store cannot share work between processes, so there are no\n' +
+    '  workers to add and no speed-up to measure.');
+  return undefined;
+}
+
+/** (3) A fresh Store has an empty L1: every slice comes from the store's cache. */
+async function fromCache({ store, redis, frame, home, meter }, first) {
+  out(`\n(3) Second run, from a fresh Store (${redis ? 'new connections' : 'on the same embedded store'}, ` +
+    'empty L1): served from the cache');
   const fresh = redis ? connect(redis.url) : new Store(store.distributed);
   const freshSlice = defineSlice(fresh);
-  const beforeCached = await stats();
+  const before = await store.distributed.stats(SLICE_SERVICE);
   await fresh.distributed.stats(SLICE_SERVICE); // connected before the clock starts, as the first Store was
-  const bar = progressBar(process.stdout, bandCount, 'slices', options.progress);
-  const cachedStart = performance.now();
-  await Promise.all(bandsOf(home, options.rowsPerSlice).map(([y0, y1]) => freshSlice(home, y0, y1).then(() => bar.tick())));
-  const cachedMs = performance.now() - cachedStart;
-  bar.done();
-  // Closing writes the hits the client counted. The embedded store is this process's
-  // only store: the fresh Store shares it, so it is not closed here.
+  const bands = bandsOf(home, options.rowsPerSlice);
+  const cached = await meter.measure(() =>
+    Promise.all(bands.map(([y0, y1]) => freshSlice(home, y0, y1).then(() => meter.onSlice(home, y0)))),
+  );
+  // Closing writes the hits the client counted. On the embedded store the fresh Store
+  // shares this process's only store, so it is not closed.
   if (redis) await fresh.close();
-  const afterCached = await stats();
-  out(`  ${bandCount} slices in ${seconds(cachedMs)}: ${afterCached.hits - beforeCached.hits} cache hits, ` +
-    `${afterCached.computations - beforeCached.computations} computed`);
-  out(`  ${(first.ms / cachedMs).toFixed(0)}× faster than the first render`);
+  const after = await store.distributed.stats(SLICE_SERVICE);
+  out(`  ${meter.total} slices in ${seconds(cached.ms)}: ${after.hits - before.hits} cache hits, ` +
+    `${after.computations - before.computations} computed`);
+  out(`  ${(first.ms / cached.ms).toFixed(0)}× faster than the first render`);
   const again = performance.now();
   await frame.get();
   out(`  the frame again in this process: ${seconds(performance.now() - again)} (the cell is current: nothing to fetch)`);
+  return cached;
+}
 
-  // (4) A live frame: change the zoom input, forget some slices elsewhere, zoom back.
-  out(`\n(4) A live frame: it re-renders by itself when the zoom input changes or a slice is forgotten`);
-  const frames = [];
-  let frameArrived = () => {};
-  const subscription = frame.observe().subscribe((value) => {
-    frames.push(value);
-    frameArrived();
-  });
-  /** The first frame emitted from now on that satisfies `test`. */
-  const frameWhere = (test) =>
-    new Promise((resolve) => {
-      const check = () => {
-        const found = frames.find(test);
-        if (found) resolve(found);
-      };
-      frameArrived = check;
-      check();
-    });
-  await frameWhere((f) => f.view.span === home.span);
-  frames.length = 0;
+/** (4) A live frame: the zoom input changes, slices are forgotten elsewhere, the zoom goes back. */
+async function liveFrame({ pool, slice, zoom, frame, home, zoomed, meter }) {
+  out('\n(4) A live frame: it re-renders by itself when the zoom input changes or a slice is forgotten');
+  const frames = watchFrames(frame);
+  await frames.next((f) => f.view.span === home.span);
 
-  const zoomIn = await timed(async () => {
+  const zoomIn = await meter.measure(async () => {
     await zoom.set(options.zoom);
-    return frameWhere((f) => f.view.span === zoomed.span);
+    return frames.next((f) => f.view.span === zoomed.span);
   });
   out(`  zoom input 1 -> ${options.zoom}: the frame re-rendered in ${seconds(zoomIn.ms)}: ` +
-    `${zoomIn.computed} slices computed, ${bandCount - zoomIn.computed} from cache (a view never seen before)`);
-  const zoomFile = writeImage(zoomIn.value, zoomedFileName(options.out, options.zoom));
+    `${zoomIn.computed} slices computed, ${meter.total - zoomIn.computed} from cache (a view never seen before)`);
+  const file = writeImage(zoomIn.value, zoomedFileName(options.out, options.zoom));
 
   const forgotten = middleBands(zoomIn.value.bands);
-  const [firstForgotten] = forgotten;
-  const lastForgotten = forgotten[forgotten.length - 1];
-  const rows = `rows ${firstForgotten[0]}-${lastForgotten[1] - 1}`;
-  const old = new Map(zoomIn.value.bands.map((band, i) => [band[0], zoomIn.value.slices[i]]));
-  const reRendered = await timed(async () => {
+  const rows = `rows ${forgotten[0][0]}-${forgotten[forgotten.length - 1][1] - 1}`;
+  const old = new Map(zoomIn.value.bands.map(([y0], i) => [y0, zoomIn.value.slices[i]]));
+  const reRendered = await meter.measure(async () => {
     if (pool) await pool.forgetIn(0, zoomed, forgotten);
     else await Promise.all(forgotten.map(([y0, y1]) => slice.forget(zoomed, y0, y1)));
     // The frame is current again once every forgotten slice in it is a new one.
-    return frameWhere((f) => f.view.span === zoomed.span &&
-      forgotten.every(([y0]) => f.slices[f.bands.findIndex((b) => b[0] === y0)] !== old.get(y0)));
+    return frames.next((f) => f.view.span === zoomed.span &&
+      forgotten.every(([y0]) => f.slices[f.bands.findIndex(([b]) => b === y0)] !== old.get(y0)));
   });
   const identical = reRendered.value.slices.every((s, i) => s.equals(zoomIn.value.slices[i]));
   out(`  ${pool ? `worker ${pool.pids[0]} (another process)` : 'this process'} forgot the ${forgotten.length} slices ` +
     `of ${rows}: the frame re-rendered in ${seconds(reRendered.ms)}: ${reRendered.computed} slices recomputed, ` +
-    `${bandCount - reRendered.computed} from cache; image identical: ${identical ? 'yes' : 'NO'}`);
+    `${meter.total - reRendered.computed} from cache; image identical: ${identical ? 'yes' : 'NO'}`);
 
-  const zoomOut = await timed(async () => {
+  const zoomOut = await meter.measure(async () => {
     await zoom.set(1);
-    return frameWhere((f) => f.view.span === home.span);
+    return frames.next((f) => f.view.span === home.span);
   });
   out(`  zoom input ${options.zoom} -> 1: the frame re-rendered in ${seconds(zoomOut.ms)}: ` +
-    `${zoomOut.computed} slices computed, ${bandCount - zoomOut.computed} from cache`);
-  subscription.unsubscribe();
+    `${zoomOut.computed} slices computed, ${meter.total - zoomOut.computed} from cache`);
+  frames.stop();
+  return { zoomIn, reRendered, zoomOut, forgotten: forgotten.length, file };
+}
 
-  out('\nSummary');
-  out(`  first render, ${pool ? 'one worker' : 'this process'}:`.padEnd(40) + seconds(first.ms));
-  if (parallel) {
-    out(`  cold render, ${workerCount} workers:`.padEnd(40) + `${seconds(parallel.ms)}  (${(first.ms / parallel.ms).toFixed(2)}× speed-up)`);
-  }
-  out('  cached re-render, fresh Store:'.padEnd(40) + `${seconds(cachedMs)}  (${(first.ms / cachedMs).toFixed(0)}× faster than the first)`);
-  out(`  zoom ×${options.zoom}: ${zoomIn.computed} computed; forget ${forgotten.length}: ${reRendered.computed} recomputed; ` +
-    `zoom back: ${zoomOut.computed} computed`);
-  out(`  images: ${homeFile}, ${zoomFile}`);
-
-  await cleanup();
-  if (!exiting) out(`\nStopped ${pool ? `${workerCount} worker processes` : 'the store'}${redis?.origin === 'private' ? ' and the private redis-server' : ''}.`);
+/**
+ * Times a render with a progress bar, and counts the slices computed meanwhile (from the
+ * store's counters, so it counts work done in any process).
+ */
+function sliceMeter(store, total) {
+  let arrived;
+  let bar;
+  return {
+    total,
+    /** Called as each slice reaches the frame; a frame that is re-run reads its slices again. */
+    onSlice(view, y0) {
+      const key = `${view.span}/${y0}`;
+      if (arrived === undefined || arrived.has(key)) return;
+      arrived.add(key);
+      bar.tick();
+    },
+    async measure(render) {
+      const before = await store.distributed.stats(SLICE_SERVICE);
+      arrived = new Set();
+      bar = progressBar(process.stdout, total, 'slices', options.progress);
+      const started = performance.now();
+      const value = await render();
+      const ms = performance.now() - started;
+      arrived = undefined;
+      bar.done();
+      const computed = (await store.distributed.stats(SLICE_SERVICE)).computations - before.computations;
+      return { value, ms, computed };
+    },
+  };
 }
 
 /** Forgets every slice of a view (from the store and from every process's L1). */
@@ -279,49 +265,4 @@ function writeImage(frame, file) {
 function zoomedFileName(file, zoom) {
   const ext = path.extname(file);
   return `${file.slice(0, file.length - ext.length)}-zoom${zoom}${ext || '.png'}`;
-}
-
-function parseOptions() {
-  const { values } = parseArgs({
-    options: {
-      workers: { type: 'string' },
-      width: { type: 'string', default: '1500' },
-      height: { type: 'string', default: '1000' },
-      'max-iter': { type: 'string', default: '2000' },
-      'rows-per-slice': { type: 'string', default: '8' },
-      zoom: { type: 'string', default: '100' },
-      out: { type: 'string', default: 'mandelbrot.png' },
-      'no-progress': { type: 'boolean', default: false },
-      'no-preview': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    process.exit(0);
-  }
-  const positive = (name, value, max = Infinity) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) {
-      console.error(`--${name} must be a whole number from 1 to ${max}, got ${value}\n\n${HELP}`);
-      process.exit(2);
-    }
-    return n;
-  };
-  const zoom = Number(values.zoom);
-  if (!(zoom > 0) || zoom === 1) {
-    console.error(`--zoom must be a positive number other than 1, got ${values.zoom}`);
-    process.exit(2);
-  }
-  return {
-    workers: positive('workers', values.workers ?? os.availableParallelism(), 64),
-    width: positive('width', values.width, 20_000),
-    height: positive('height', values.height, 20_000),
-    maxIter: positive('max-iter', values['max-iter'], 1_000_000),
-    rowsPerSlice: positive('rows-per-slice', values['rows-per-slice'], 20_000),
-    zoom,
-    out: values.out,
-    progress: !values['no-progress'],
-    preview: !values['no-preview'],
-  };
 }
