@@ -71,7 +71,8 @@ async function main() {
   const first = await oneWorker(demo);
   const parallel = pool ? await severalWorkers(demo, first) : skipSeveralWorkers();
   const cached = await fromCache(demo, first);
-  const live = await liveFrame(demo);
+  // A frame that never comes would mean a change that never reached it: give up then.
+  const live = await liveFrame(demo, Math.max(60_000, 10 * first.ms));
 
   out('\nSummary');
   out(`  first render, ${pool ? 'one worker' : 'this process'}:`.padEnd(40) + seconds(first.ms));
@@ -166,14 +167,14 @@ async function fromCache({ store, redis, frame, home, meter }, first) {
 }
 
 /** (4) A live frame: the zoom input changes, slices are forgotten elsewhere, the zoom goes back. */
-async function liveFrame({ pool, slice, zoom, frame, home, zoomed, meter }) {
+async function liveFrame({ pool, slice, zoom, frame, home, zoomed, meter }, timeoutMs) {
   out('\n(4) A live frame: it re-renders by itself when the zoom input changes or a slice is forgotten');
   const frames = watchFrames(frame);
-  await frames.next((f) => f.view.span === home.span);
+  await frames.next((f) => f.view.span === home.span, 'the first live frame', timeoutMs);
 
   const zoomIn = await meter.measure(async () => {
     await zoom.set(options.zoom);
-    return frames.next((f) => f.view.span === zoomed.span);
+    return frames.next((f) => f.view.span === zoomed.span, 'the zoomed frame', timeoutMs);
   });
   out(`  zoom input 1 -> ${options.zoom}: the frame re-rendered in ${seconds(zoomIn.ms)}: ` +
     `${zoomIn.computed} slices computed, ${meter.total - zoomIn.computed} from cache (a view never seen before)`);
@@ -187,7 +188,8 @@ async function liveFrame({ pool, slice, zoom, frame, home, zoomed, meter }) {
     else await Promise.all(forgotten.map(([y0, y1]) => slice.forget(zoomed, y0, y1)));
     // The frame is current again once every forgotten slice in it is a new one.
     return frames.next((f) => f.view.span === zoomed.span &&
-      forgotten.every(([y0]) => f.slices[f.bands.findIndex(([b]) => b === y0)] !== old.get(y0)));
+      forgotten.every(([y0]) => f.slices[f.bands.findIndex(([b]) => b === y0)] !== old.get(y0)),
+    'the frame with the forgotten slices recomputed', timeoutMs);
   });
   const identical = reRendered.value.slices.every((s, i) => s.equals(zoomIn.value.slices[i]));
   out(`  ${pool ? `worker ${pool.pids[0]} (another process)` : 'this process'} forgot the ${forgotten.length} slices ` +
@@ -196,7 +198,7 @@ async function liveFrame({ pool, slice, zoom, frame, home, zoomed, meter }) {
 
   const zoomOut = await meter.measure(async () => {
     await zoom.set(1);
-    return frames.next((f) => f.view.span === home.span);
+    return frames.next((f) => f.view.span === home.span, 'the frame zoomed back', timeoutMs);
   });
   out(`  zoom input ${options.zoom} -> 1: the frame re-rendered in ${seconds(zoomOut.ms)}: ` +
     `${zoomOut.computed} slices computed, ${meter.total - zoomOut.computed} from cache`);

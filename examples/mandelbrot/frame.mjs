@@ -31,7 +31,7 @@ export function frameCell({ slice, zoom, size, rowsPerSlice, onSlice = () => {} 
  * @example
  * const watch = watchFrames(frame);
  * await zoom.set(8);
- * const zoomed = await watch.next((f) => f.view.span === viewAt(8, size).span);
+ * const zoomed = await watch.next((f) => f.view.span === viewAt(8, size).span, 'the zoomed frame');
  * watch.stop();
  */
 export function watchFrames(frame) {
@@ -42,12 +42,20 @@ export function watchFrames(frame) {
     check();
   });
   return {
-    /** The first frame emitted since the last `next` that satisfies `test`. */
-    next(test) {
-      return new Promise((resolve) => {
+    /**
+     * The first frame emitted since the last `next` that satisfies `test`; rejects after
+     * `timeoutMs` rather than wait forever for a change that never reaches the frame.
+     */
+    next(test, what = 'the frame', timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          check = () => {};
+          reject(new Error(`${what} did not arrive within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
         check = () => {
           const found = frames.find(test);
           if (found === undefined) return;
+          clearTimeout(timer);
           check = () => {};
           frames = [];
           resolve(found);
