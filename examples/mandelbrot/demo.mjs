@@ -77,7 +77,7 @@ async function main() {
   out('\nSummary');
   out(`  first render, ${pool ? 'one worker' : 'this process'}:`.padEnd(40) + seconds(first.ms));
   if (parallel) {
-    out(`  cold render, ${options.workers} workers:`.padEnd(40) +
+    out(`  cold render, ${options.workers} worker${options.workers === 1 ? '' : 's'}:`.padEnd(40) +
       `${seconds(parallel.ms)}  (${(first.ms / parallel.ms).toFixed(2)}× speed-up)`);
   }
   out('  cached re-render, fresh Store:'.padEnd(40) +
@@ -87,7 +87,7 @@ async function main() {
   out(`  images: ${first.file}, ${live.file}`);
 
   await cleanup();
-  const stopped = pool ? `${options.workers} worker processes` : 'the store';
+  const stopped = pool ? `${options.workers} worker process${options.workers === 1 ? '' : 'es'}` : 'the store';
   out(`\nStopped ${stopped}${redis?.origin === 'private' ? ' and the private redis-server' : ''}.`);
 }
 
@@ -119,19 +119,21 @@ async function oneWorker({ store, pool, slice, frame, meter }) {
 
 /** (2) The same slices forgotten, then a cold render by all the workers. */
 async function severalWorkers({ store, pool, slice, frame, home, meter }, first) {
-  out(`\n(2) Forget those slices, cold render again with ${options.workers} worker processes`);
+  const workers = options.workers === 1 ? 'the same single worker (--workers 1)' : `${options.workers} worker processes`;
+  out(`\n(2) Forget those slices, cold render again with ${workers}`);
   const forgetting = performance.now();
   await forgetAll(slice, home);
   out(`  forgot ${meter.total} slices in ${seconds(performance.now() - forgetting)}`);
   pool.start(options.workers - 1);
   await pool.waitServing(store, SLICE_SERVICE, options.workers);
-  out(`  worker pids ${pool.pids.join(', ')} serve ${SLICE_SERVICE}`);
+  const one = pool.pids.length === 1;
+  out(`  worker pid${one ? '' : 's'} ${pool.pids.join(', ')} serve${one ? 's' : ''} ${SLICE_SERVICE}`);
   const before = pool.computedByPid();
   const parallel = await meter.measure(() => frame.get());
   const shares = [...pool.computedByPid()].map(([pid, n]) => `pid ${pid}: ${n - (before.get(pid) ?? 0)}`);
   out(`  ${meter.total} slices in ${seconds(parallel.ms)} (${parallel.computed} computed; ${shares.join(', ')})`);
-  out(`  speed-up over one worker: ${(first.ms / parallel.ms).toFixed(2)}× with ${options.workers} workers on ` +
-    `${os.availableParallelism()} cores`);
+  out(`  speed-up over one worker: ${(first.ms / parallel.ms).toFixed(2)}× with ${options.workers} ` +
+    `worker${options.workers === 1 ? '' : 's'} on ${os.availableParallelism()} cores`);
   return parallel;
 }
 

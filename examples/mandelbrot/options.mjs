@@ -17,6 +17,19 @@ export const HELP = `Usage: node examples/mandelbrot/demo.mjs [options]
 Redis: REDIS_URL when set, else a private redis-server if one is installed, else the
 embedded store (one process, no workers).`;
 
+const OPTIONS = {
+  workers: { type: 'string' },
+  width: { type: 'string', default: '1500' },
+  height: { type: 'string', default: '1000' },
+  'max-iter': { type: 'string', default: '2000' },
+  'rows-per-slice': { type: 'string', default: '8' },
+  zoom: { type: 'string', default: '100' },
+  out: { type: 'string', default: 'mandelbrot.png' },
+  'no-progress': { type: 'boolean', default: false },
+  'no-preview': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
 /**
  * The demo's options from the command line; prints the help or an error and exits when
  * asked for help or given a bad value.
@@ -25,20 +38,14 @@ embedded store (one process, no workers).`;
  * const { workers, width, height } = parseOptions();
  */
 export function parseOptions() {
-  const { values } = parseArgs({
-    options: {
-      workers: { type: 'string' },
-      width: { type: 'string', default: '1500' },
-      height: { type: 'string', default: '1000' },
-      'max-iter': { type: 'string', default: '2000' },
-      'rows-per-slice': { type: 'string', default: '8' },
-      zoom: { type: 'string', default: '100' },
-      out: { type: 'string', default: 'mandelbrot.png' },
-      'no-progress': { type: 'boolean', default: false },
-      'no-preview': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ options: OPTIONS });
+  } catch (error) {
+    console.error(`${error.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  const { values } = parsed;
   if (values.help) {
     console.log(HELP);
     process.exit(0);
