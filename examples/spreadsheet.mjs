@@ -1,7 +1,7 @@
 // A spreadsheet of cells, ReacTcl's own kind of use: inputs are the typed-in cells,
 // formulas are cells, and a sheet recomputes only what a change reaches.
 //
-// Run: npm run demo   (builds, then runs this file)
+// Run: npm run demo:spreadsheet   (builds, then runs this file)
 import { batch, cell, effect, input, memo } from 'memocell';
 
 const recomputed = [];

@@ -33,11 +33,8 @@ export function hasRedisServer() {
 export async function startPrivateRedis() {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'memocell-example-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const child = spawn(...dyingWithParent('redis-server', args), { stdio: 'ignore' });
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -69,6 +66,18 @@ export async function startPrivateRedis() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The command and arguments that run `command` so it is killed when this process dies,
+ * even by SIGKILL (where no exit handler runs): on Linux, util-linux `setpriv` sets the
+ * parent-death signal and then execs it. Elsewhere, the command as it is.
+ */
+function dyingWithParent(command, args) {
+  if (process.platform === 'linux' && spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true']).status === 0) {
+    return ['setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]];
+  }
+  return [command, args];
 }
 
 function freePort() {

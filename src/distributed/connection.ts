@@ -91,13 +91,25 @@ export class Connection {
     if (set === undefined) {
       set = new Set();
       this.listeners.set(channel, set);
-      const confirmation = (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel)).then(
-        () => {
-          if (this.listeners.has(channel)) this.confirmed.add(channel);
-          return true;
-        },
-        () => false,
-      );
+      const confirmation = new Promise<boolean>((resolve) => {
+        const send = (): void => {
+          // Stopped listening before the subscriber was ready.
+          if (!this.listeners.has(channel)) return resolve(false);
+          (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel)).then(
+            () => {
+              if (this.listeners.has(channel)) this.confirmed.add(channel);
+              resolve(true);
+            },
+            () => resolve(false),
+          );
+        };
+        // ioredis writes (S)SUBSCRIBE at once on a connected socket still doing its ready
+        // check; the check's INFO then fails in subscriber mode and the subscription is
+        // lost (ioredis issue #2037). Subscribe once the client is ready (it resubscribes
+        // by itself after a reconnect).
+        if (subscriber.status === 'ready') send();
+        else subscriber.once('ready', send);
+      });
       this.confirmations.set(channel, confirmation);
     }
     set.add(listener);
@@ -181,11 +193,22 @@ export class Connection {
   /**
    * Resolves once Redis has confirmed this process's subscription to `channel` (at once
    * if it has, or if nothing here listens there), so that what is published from then on
-   * arrives. Resolves too if subscribing failed: callers must not wait for ever.
+   * arrives. Resolves too if subscribing failed, or after `limitMs` while Redis cannot
+   * be reached: callers must not wait for ever.
    */
-  subscribed(channel: string): Promise<void> {
+  subscribed(channel: string, limitMs = 2_000): Promise<void> {
     const confirmation = this.confirmations.get(channel);
-    return confirmation === undefined ? Promise.resolve() : confirmation.then(() => undefined);
+    if (confirmation === undefined || this.confirmed.has(channel)) return Promise.resolve();
+    // Redis away: the subscriber is not ready and may not be for long; the callers'
+    // own deadlines decide then, so waiting here is bounded.
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, limitMs);
+      timer.unref?.();
+      void confirmation.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** A connection of its own, for a blocking command or a subscription. */
