@@ -50,6 +50,9 @@ interface Completion {
 type Next = { readonly payload: string | false; readonly token: string };
 const NO_NEXT: Next = { payload: false, token: '' };
 
+/** The longest pause between two sweeps of a server, before jitter (ms). */
+const SWEEP_EVERY_MS = 500;
+
 /** Tells the store a server stopped, so it forgets it. */
 export type OnStopped = (server: RedisServer) => void;
 
@@ -111,8 +114,10 @@ export class RedisServer implements ServerHandle {
     };
     every(1_000, () => this.heartbeat());
     every(Math.max(50, Math.floor(this.timings.leaseMs / 3)), () => this.renew());
-    // Jittered so the servers of a service do not all sweep at once.
-    every(Math.max(100, Math.floor(this.timings.leaseMs / 2 + Math.random() * 250)), () => this.sweep());
+    // Jittered so the servers of a service do not all sweep at once. At most every
+    // 500 to 750 ms whatever the lease: work whose lease lapsed restarts within the lease
+    // and one sweep, and a sweep that finds nothing expired costs Redis one range lookup.
+    every(Math.max(100, Math.floor(Math.min(this.timings.leaseMs / 2, SWEEP_EVERY_MS) + Math.random() * 250)), () => this.sweep());
     void this.takeLoop();
   }
 
@@ -133,6 +138,12 @@ export class RedisServer implements ServerHandle {
   /** Waits for a free slot, then for a request; hands each request its slot. */
   private async takeLoop(): Promise<void> {
     const k = this.keys;
+    // What is queued already is taken and claimed in one script before the first
+    // blocking pop. A request handed over by BLPOP is claimed a moment later, and one
+    // that waited past its queue grace could be queued again by another server's sweep
+    // in that moment and computed twice; a server starting beside a long queue would
+    // run that risk on every start.
+    if (!this.stopping) await this.takeMore(this.pool.available);
     while (!this.stopping) {
       // Wait for room, but do not hold a slot while blocked: a handler resuming after
       // a remote call needs its slot back (Girder's re-entrancy).

@@ -92,7 +92,12 @@ export interface RedisStoreOptions {
   readonly timeoutMs?: number;
   /** A computation's lease, renewed while it runs; a lost server's work restarts after it. Default: 5 000 ms. */
   readonly leaseMs?: number;
-  /** How long a queued request waits before a sweep checks that it is still queued. Default: 10 000 ms. */
+  /**
+   * How long a queued request waits before a sweep checks that it is still queued; a
+   * request that a server took off the queue and died before claiming is queued again
+   * after it. Default: `leaseMs`, so such a request restarts as soon as a killed
+   * server's computations do.
+   */
   readonly queueGraceMs?: number;
   /** Encodes results. Default: JSON values and byte arrays (`defaultCodec`). */
   readonly codec?: Codec;
@@ -133,7 +138,7 @@ export class RedisStore implements DistributedStore {
     this.prefix = checkPrefix(options.prefix ?? defaultPrefix());
     this.timeoutMs = checkPositiveNumber('timeoutMs', options.timeoutMs, 30_000);
     const leaseMs = checkPositiveNumber('leaseMs', options.leaseMs, 5_000);
-    const queueGraceMs = checkPositiveNumber('queueGraceMs', options.queueGraceMs, 10_000);
+    const queueGraceMs = checkPositiveNumber('queueGraceMs', options.queueGraceMs, leaseMs);
     this.codec = checkCodec(options.codec);
     this.limits = {
       maxRequestBytes: checkPositiveInteger('maxRequestBytes', options.maxRequestBytes, DEFAULT_MAX_REQUEST_BYTES),
@@ -142,7 +147,7 @@ export class RedisStore implements DistributedStore {
     this.timings = {
       leaseMs,
       queueGraceMs,
-      recordTtlMs: Math.max(60_000, 10 * Math.max(leaseMs, queueGraceMs)),
+      recordTtlMs: Math.max(100_000, 10 * Math.max(leaseMs, queueGraceMs)),
       replyTtlMs: 60_000,
       blockSeconds: 5,
     };

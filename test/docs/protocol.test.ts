@@ -244,6 +244,32 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(await foreign.hgetall(`${base}:stats`)).toMatchObject({ misses: '1', computations: '1' });
   });
 
+  it('recovers lost work with the sweep script: back to the front of the queue, earliest deadline first', async () => {
+    const base = baseOf('foreign-swept');
+    const now = Date.now();
+    const record = (key: string, state: string, extra: string[] = []): Promise<number> =>
+      foreign.hset(`${base}:r:${key}`, 'state', state, 'kind', 'get', 'payload', `${key}\n`, ...extra);
+    // [1]: its server died computing it (lease lapsed). [2]: popped by a server that died
+    // before claiming it (queued, in no queue). [3]: still queued past its grace.
+    // [4]: queued, deadline ahead.
+    await record('[1]', 'running', ['owner', 'dead-server', 'token', 'dead.1']);
+    await record('[2]', 'queued');
+    await record('[3]', 'queued');
+    await record('[4]', 'queued');
+    await foreign.rpush(`${base}:q`, '[3]\n', '[4]\n');
+    await foreign.zadd(`${base}:pending`, now - 2_000, '[1]', now - 1_000, '[2]', now - 500, '[3]', now + 10_000, '[4]');
+    const requeued = await foreign.eval(
+      lua('sweep-3'), 3, `${base}:pending`, `${base}:q`, `${base}:p`,
+      base, now, now + 5_000, 100, 100_000,
+    );
+    expect(requeued).toBe(2);
+    expect(await foreign.lrange(`${base}:q`, 0, -1)).toEqual(['[1]\n', '[2]\n', '[3]\n', '[4]\n']);
+    expect(await foreign.hgetall(`${base}:r:[1]`)).toEqual({ state: 'queued', kind: 'get', payload: '[1]\n' });
+    expect(await foreign.zrange(`${base}:pending`, 0, -1, 'WITHSCORES')).toEqual([
+      '[1]', String(now + 5_000), '[2]', String(now + 5_000), '[3]', String(now + 5_000), '[4]', String(now + 10_000),
+    ]);
+  });
+
   it('forgets with the invalidate script: the sharded message, the dependents, level by level', async () => {
     expect(await clients.get('outer', [3])).toBe(9);
     const squareBase = baseOf('square');

@@ -2,6 +2,9 @@
 -- lapsed lost its server (killed, or stalled past its lease): queue it again. A queued
 -- request past its grace is either still waiting in a long queue (extend it) or was
 -- popped by a server that died before claiming it (queue it again). Nothing is lost.
+-- Recovered requests go to the front of their queue, in the order of their deadlines:
+-- they were taken once already, and their callers have waited longest; at the back of
+-- a long queue they would wait for all of it again.
 --
 -- KEYS[1] pending    sorted set of queued/running requests by deadline
 -- KEYS[2] gets       get queue
@@ -13,6 +16,7 @@
 -- ARGV[5] ttl of run records (ms)
 -- Reply: the number of requests queued again.
 local requeued = 0
+local recovered = {}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, key in ipairs(expired) do
   local run = ARGV[1] .. ':r:' .. key
@@ -29,11 +33,15 @@ for _, key in ipairs(expired) do
     if not waiting then
       redis.call('HSET', run, 'state', 'queued')
       redis.call('HDEL', run, 'owner', 'token')
-      redis.call('RPUSH', queue, payload)
       requeued = requeued + 1
+      recovered[requeued] = { queue, payload }
     end
     redis.call('PEXPIRE', run, ARGV[5])
     redis.call('ZADD', KEYS[1], ARGV[3], key)
   end
+end
+-- Pushed last first, so the earliest deadline ends up at the very front.
+for i = requeued, 1, -1 do
+  redis.call('LPUSH', recovered[i][1], recovered[i][2])
 end
 return requeued
