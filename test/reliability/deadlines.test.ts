@@ -26,6 +26,7 @@ const SERVICE = 'load.slow';
 const CALLS = 1_000;
 const DISTINCT = 650;
 const LATE_MS = 250;
+const EARLY_MS = 25;
 
 /** A small seeded generator (mulberry32): the same plan on every run. */
 function seeded(seed: number): () => number {
@@ -125,9 +126,11 @@ describe('deadlines against slow servers', () => {
         `${count('ok')} answered, ${timeouts.length} TimeoutError, ${count('wrong')} wrong, ${count('other')} other; ` +
         `timeouts settled ${Math.min(...lateness)} to ${Math.max(...lateness)} ms after their deadline`,
     );
-    // Every call: the right value, or a TimeoutError not before its deadline and at most 250 ms after.
+    // Every call: the right value, or a TimeoutError at most 250 ms after its deadline and
+    // not before it (give or take EARLY_MS: a timer counts from the event loop's clock,
+    // read when the loop last woke, a little before the call itself).
     const bad = outcomes.filter(
-      (o) => !(o.kind === 'ok' || (o.kind === 'TimeoutError' && o.late <= LATE_MS && o.late >= -5)),
+      (o) => !(o.kind === 'ok' || (o.kind === 'TimeoutError' && o.late <= LATE_MS && o.late >= -EARLY_MS)),
     );
     expect(bad.slice(0, 5), `${bad.length} calls broke their deadline or went wrong`).toEqual([]);
     // Both kinds happened, so both were checked.

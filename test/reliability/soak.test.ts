@@ -104,7 +104,8 @@ function ttlBound(info: KeyInfo): number | undefined {
 function tally(infos: readonly KeyInfo[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const info of infos) {
-    const name = info.pttl === -1 ? `${info.kind} (no TTL)` : info.kind;
+    // -2: the key went (an emptied list, a completed record) between SCAN and PTTL.
+    const name = info.pttl === -1 ? `${info.kind} (no TTL)` : info.pttl === -2 ? `${info.kind} (gone)` : info.kind;
     counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;
@@ -153,7 +154,7 @@ describe('bounded resources', () => {
     const killedIds = new Set<string>();
     const results: SoakResult[] = [];
     let killed = 0;
-    const atKills: Record<string, number>[] = [];
+    const atKills: string[] = [];
     for (let first = 0; first < clients; first += AT_ONCE) {
       const wave = Array.from({ length: Math.min(AT_ONCE, clients - first) }, (_, k) => first + k);
       await Promise.all(
@@ -171,7 +172,8 @@ describe('bounded resources', () => {
             // Mid-soak, with its waits still registered: already nothing unbounded.
             const snapshot = await scanStore(raw);
             expectBounded(snapshot);
-            atKills.push(tally(snapshot));
+            const kinds = tally(snapshot);
+            atKills.push(`${kinds.r ?? 0} records, ${kinds.w ?? 0} waiter sets, ${kinds.reply ?? 0} reply lists`);
             return;
           }
           results.push(JSON.parse((await child.waitFor(/^result (.*)$/, 120_000))[1] as string) as SoakResult);
@@ -193,7 +195,7 @@ describe('bounded resources', () => {
     expectBounded(now);
     console.log(
       `soak: ${clients} clients x ${PER_CLIENT} requests in ${(soakMs / 1000).toFixed(1)} s, ${killed} killed mid-call; ` +
-        `finished clients made ${JSON.stringify(made)}; keys just after each kill: ${JSON.stringify(atKills)}; ` +
+        `finished clients made ${JSON.stringify(made)}; keys with a TTL just after each kill: ${atKills.join('; ')}; ` +
         `keys right after the soak: ${JSON.stringify(tally(now))}`,
     );
 
