@@ -7,7 +7,8 @@
  */
 import type { Observable } from 'rxjs';
 import type { Subscription } from 'rxjs';
-import { memo as reactiveMemo, type MemoFn } from '../reactive/memo.js';
+import { memo as reactiveMemo, ON_REMOVE, type MemoFn, type MemoOptionsWithHook } from '../reactive/memo.js';
+import { bumpGlobalVersion } from '../reactive/graph.js';
 import type { AsyncCell } from '../reactive/context.js';
 import { canonicalKey } from '../reactive/key.js';
 import { keep } from '../distributed/keep.js';
@@ -222,8 +223,15 @@ export class Store {
     }
     const distributed = this.distributed;
     const callOptions = options?.timeoutMs === undefined ? undefined : { timeoutMs: options.timeoutMs };
-    /** Arguments of the L1 entries by request key, to find the entry an invalidation names. */
+    /**
+     * Arguments of the entries the L1 holds, by request key, to find the entry an
+     * invalidation names. Exactly the held ones: an entry leaves it when the L1 drops the
+     * entry, so it is bounded as the L1 is, and a held entry (however long ago it was
+     * fetched) is always found.
+     */
     const known = new Map<string, A>();
+    /** Whether the L1 has dropped an entry: a cell may still hold (and read) a dropped one. */
+    let dropped = false;
     const l1Max = options?.l1Max ?? 1_000;
 
     // An L1 entry fetches from the store when it computes; a hit never reaches this.
@@ -248,7 +256,14 @@ export class Store {
       },
       // No TTL here: an L1 copy lives until it is invalidated (a forget or set anywhere
       // reaches it) or evicted by l1Max; the store's TTL bounds the store's copy.
-      { max: l1Max, name: service },
+      {
+        max: l1Max,
+        name: service,
+        [ON_REMOVE]: (args: readonly unknown[]) => {
+          dropped = true;
+          known.delete(requestKeyOf(canonicalKey(args)));
+        },
+      } as MemoOptionsWithHook<Promise<R>>,
     );
 
     let listening = false;
@@ -259,23 +274,19 @@ export class Store {
         this.subscriptions.push(
           distributed.invalidations(service).subscribe((requestKey) => {
             const args = known.get(requestKey);
-            if (args === undefined) return;
+            if (args === undefined) {
+              // Not held here. A cell that read a copy the L1 dropped since still holds it:
+              // make cells check what they read again (the dropped copy then fetches anew).
+              if (dropped) bumpGlobalVersion();
+              return;
+            }
             if (log.invalidate.enabled) log.invalidate('%s %s: dropping the local copy', service, requestKey);
             l1.forget(...args);
           }),
         );
       }
       const requestKey = requestKeyOf(canonicalKey(args));
-      if (known.has(requestKey)) return;
-      known.set(requestKey, args);
-      if (known.size > 4 * l1Max) {
-        // Forget the oldest half of the names; their L1 entries are long evicted.
-        let drop = known.size / 2;
-        for (const key of known.keys()) {
-          if (drop-- <= 0) break;
-          known.delete(key);
-        }
-      }
+      if (!known.has(requestKey)) known.set(requestKey, args);
     };
 
     const call = function storeMemo(): Promise<R> {

@@ -94,9 +94,11 @@ export class ServiceClient {
             return;
           }
           this.hitRate -= this.hitRate / 16;
-          const left = timeoutMs - (Date.now() - started);
-          if (left <= 0) reject(new TimeoutError(this.service, args, timeoutMs, this.connection.trouble));
-          else this.wait(requestKey, canonical, args, left, undefined, timeoutMs).then(resolve, reject);
+          // With no time left the request is still registered (and the wait given up at
+          // once), as when a wait times out: the computation goes ahead and its result is
+          // there for the next caller, however slow the lookup was.
+          const left = Math.max(0, timeoutMs - (Date.now() - started));
+          this.wait(requestKey, canonical, args, left, undefined, timeoutMs).then(resolve, reject);
         },
         (error: unknown) => {
           this.deadlines.delete(deadline);

@@ -36,6 +36,19 @@ export interface MemoFn<A extends unknown[], R> {
 }
 
 const DEFAULT_MAX = 10_000;
+
+/**
+ * @internal An option, keyed by this symbol so it stays out of the public options: a
+ * function called with an entry's arguments when the entry leaves the family's map
+ * (evicted by `max`, or forgotten or expired while nothing watched it). The bridge
+ * keeps its index of the entries its L1 holds by it.
+ */
+export const ON_REMOVE: unique symbol = Symbol('memocell.memo.onRemove');
+
+/** @internal Memo options with the removal hook. */
+export interface MemoOptionsWithHook<R> extends MemoOptions<R> {
+  readonly [ON_REMOVE]?: (args: readonly unknown[]) => void;
+}
 /** An evicted entry: it computes by calling the family, so it follows whichever entry now holds its arguments. */
 const FORWARDING = 1 << 12;
 
@@ -178,6 +191,7 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   checkFunction(fn);
   const { max, ttlMs } = checkOptions(options as MemoOptions<unknown> | undefined);
   const equals = checkEquals(options?.equals);
+  const onRemove = (options as MemoOptionsWithHook<R> | undefined)?.[ON_REMOVE];
   const entries = new Map<unknown, MemoEntry<R>>();
   let clock = 0;
 
@@ -263,7 +277,10 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
    */
   function evict(entry: MemoEntry<R>): void {
     const mapKey = entry.mapKey;
-    if (entries.get(mapKey) === entry) entries.delete(mapKey);
+    if (entries.get(mapKey) === entry) {
+      entries.delete(mapKey);
+      onRemove?.(entry.args);
+    }
     entry.flags |= FORWARDING | DIRTY;
     dropDeps(entry);
   }
