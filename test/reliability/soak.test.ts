@@ -19,14 +19,16 @@
  * the number of gets it made (nor, through the bridge, beyond what its bounded L1
  * holds); its reply list in Redis is gone or expiring.
  *
- * Scale: the full 10,000 requests by default (about 40 s on two shared cores); set
- * MEMOCELL_SOAK_REQUESTS to run more or fewer.
+ * Scale: the full 10,000 requests by default (15 to 25 s on two shared cores); set
+ * MEMOCELL_SOAK_REQUESTS to run more or fewer. Soak processes run at nice 10, so they do
+ * not starve test files running beside this one.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/index.js';
 import { serviceTag } from '../../src/distributed/keys.js';
-import { startNode, type Child } from '../support/processes.js';
+import { type Child } from '../support/processes.js';
+import { startNodeLowly } from '../support/low-priority.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
 
 const SERVER = 'test/reliability/fixtures/load-soak-server.mjs';
@@ -138,7 +140,7 @@ describe('bounded resources', () => {
   beforeAll(async () => {
     redis = await startRedis();
     raw = new Redis(redis.url);
-    const servers = [0, 1].map(() => startNode(SERVER, [], { REDIS_URL: redis.url }));
+    const servers = [0, 1].map(() => startNodeLowly(SERVER, [], { REDIS_URL: redis.url }));
     children.push(...servers);
     await Promise.all(servers.map((s) => s.waitFor(/^ready$/, 30_000)));
   });
@@ -159,7 +161,7 @@ describe('bounded resources', () => {
       const wave = Array.from({ length: Math.min(AT_ONCE, clients - first) }, (_, k) => first + k);
       await Promise.all(
         wave.map(async (index) => {
-          const child = startNode(CLIENT, [String(index), String(PER_CLIENT)], { REDIS_URL: redis.url });
+          const child = startNodeLowly(CLIENT, [String(index), String(PER_CLIENT)], { REDIS_URL: redis.url });
           children.push(child);
           const id = (await child.waitFor(/^id (\S+)$/, 30_000))[1] as string;
           if (index % 10 === 3) {
@@ -230,7 +232,7 @@ describe('bounded resources', () => {
 
   it('an idle client holds no per-request state: 1,000 and 10,000 gets leave the same heap', async () => {
     const run = async (mode: string, n: number): Promise<Record<string, number | string>> => {
-      const child = startNode(IDLE_CLIENT, [mode, String(n)], { REDIS_URL: redis.url, NODE_OPTIONS: '--expose-gc' });
+      const child = startNodeLowly(IDLE_CLIENT, [mode, String(n)], { REDIS_URL: redis.url, NODE_OPTIONS: '--expose-gc' });
       children.push(child);
       const line = JSON.parse((await child.waitFor(/^idle (.*)$/, 90_000))[1] as string) as Record<string, number | string>;
       // Redis holds nothing unbounded for it either: its reply list is drained (gone) or expiring.
