@@ -213,4 +213,24 @@ describe('the ACL roles of docs/production.md', () => {
     const logged = (await denials()).map((d) => d.object);
     expect(logged).toEqual(expect.arrayContaining(['blpop', 'flushall', 'other-app:secret']));
   });
+  it('refuses the server and admin roles everything outside their jobs and the prefix', async () => {
+    const server = new Redis(urlOf('memocell-server', 'server-secret'));
+    const admin = new Redis(urlOf('memocell-admin', 'admin-secret'));
+    try {
+      for (const role of [server, admin]) {
+        await expect(role.get('other-app:secret')).rejects.toThrow(/NOPERM/);
+        await expect(role.flushall()).rejects.toThrow(/NOPERM/);
+        await expect(role.config('GET', 'requirepass')).rejects.toThrow(/NOPERM/);
+        await expect(role.call('ACL', 'LIST')).rejects.toThrow(/NOPERM/);
+        await expect(role.keys('*')).rejects.toThrow(/NOPERM/);
+        await expect(role.publish('other-app:channel', 'x')).rejects.toThrow(/NOPERM/);
+      }
+      // A server writes its own service keys, never another application's.
+      await expect(server.set('other-app:key', '1')).rejects.toThrow(/NOPERM/);
+      await expect(server.lpush('memocell-other:{0123456789abcdef}:q', 'x')).rejects.toThrow(/NOPERM/);
+    } finally {
+      server.disconnect();
+      admin.disconnect();
+    }
+  });
 });
