@@ -67,6 +67,22 @@ function guarded<T>(
 }
 
 /**
+ * BLMPOP on `keys` (the first non-empty list wins, in order): up to `count` elements of
+ * that list at once. Resolves `[key, elements]`, or `null` on an empty timeout.
+ */
+export function guardedBlmpopFirst(
+  client: RedisClient,
+  keys: readonly string[],
+  count: number,
+  timeoutSeconds: number,
+  graceMs = 2_000,
+): Promise<[string, string[]] | null> {
+  return guarded(client, 'BLMPOP', timeoutSeconds, graceMs, () =>
+    client.blmpop(timeoutSeconds, keys.length, ...keys, 'LEFT', 'COUNT', count),
+  ) as Promise<[string, string[]] | null>;
+}
+
+/**
  * One blocking pop of a serving loop: the element, or `null` on an empty timeout or a
  * failed wait (after a short pause, unless the loop is stopping), so loops need no
  * error handling of their own.
@@ -83,5 +99,26 @@ export async function popForLoop(
     // A lapse has already reconnected; anything else (Redis down): do not spin.
     if (!stopping() && !(error instanceof WatchdogLapse)) await new Promise((r) => setTimeout(r, 100));
     return null;
+  }
+}
+
+/**
+ * One blocking pop of up to `count` elements for a serving loop: the elements, or `[]`
+ * on an empty timeout or a failed wait (after a short pause, unless the loop is
+ * stopping), so loops need no error handling of their own.
+ */
+export async function popManyForLoop(
+  client: RedisClient,
+  keys: readonly string[],
+  count: number,
+  timeoutSeconds: number,
+  stopping: () => boolean,
+): Promise<string[]> {
+  try {
+    const popped = await guardedBlmpopFirst(client, keys, count, timeoutSeconds);
+    return popped === null ? [] : popped[1];
+  } catch (error) {
+    if (!stopping() && !(error instanceof WatchdogLapse)) await new Promise((r) => setTimeout(r, 100));
+    return [];
   }
 }

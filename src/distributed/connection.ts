@@ -66,6 +66,20 @@ export class Connection {
     return command.call(this.main, ...keys, ...args);
   }
 
+  /**
+   * Runs one of our scripts several times in one pipeline (one write, one round trip),
+   * without waiting: for fire-and-forget steps such as claims. All keys must share a
+   * hash slot on a Cluster (ours do: one service's keys share a tag).
+   */
+  pipelineScripts(name: ScriptName, calls: ReadonlyArray<{ keys: readonly string[]; args: readonly (string | number)[] }>): void {
+    const pipeline = this.main.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & {
+      exec(): Promise<unknown>;
+    };
+    const command = pipeline[commandName(name)] as (...a: (string | number)[]) => unknown;
+    for (const call of calls) command.call(pipeline, ...call.keys, ...call.args);
+    pipeline.exec().catch(() => {});
+  }
+
   private subscriber: RedisClient | undefined;
   private shardedSubscriber: RedisClient | undefined;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();

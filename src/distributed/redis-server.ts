@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { popForLoop } from './blocking.js';
+import { popManyForLoop } from './blocking.js';
 import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
 import { encodeFailure, encodeValue } from './envelope.js';
@@ -74,8 +74,8 @@ export class RedisServer implements ServerHandle {
   /** Tokens name computations: this server's random base and a counter (no crypto per request). */
   private readonly tokenBase = randomBytes(6).toString('base64url');
   private tokenSeq = 0;
-  /** Claims not sent yet: a handler that finishes within the same turn needs none. */
-  private readonly unclaimed = new Map<string, NodeJS.Immediate>();
+  /** Requests whose claim is not sent yet: a handler that finishes within the same turn needs none. */
+  private readonly unclaimed = new Set<string>();
 
   constructor(
     readonly service: string,
@@ -149,44 +149,69 @@ export class RedisServer implements ServerHandle {
       // a remote call needs its slot back (Girder's re-entrancy).
       await this.pool.whenFree();
       if (this.stopping) break;
-      const popped = await popForLoop(
+      // One blocking pop takes as many queued requests as there is room for (gets
+      // first): no second call to look for more, so a lone request costs one pop.
+      const popped = await popManyForLoop(
         this.blocking as RedisClient,
         [k.gets, k.prefetches],
+        this.pool.available,
         this.timings.blockSeconds,
         () => this.stopping,
       );
-      if (popped === null) continue;
-      const payload = popped[1];
-      const token = this.newToken();
-      const parsed = parsePayload(payload);
-      if (parsed !== undefined) {
-        // Leased from now on (renewals cover it even while it waits for a slot here).
-        this.inFlight.set(parsed.requestKey, token);
-        const { requestKey } = parsed;
-        // The claim goes out after this turn of the event loop, unawaited: a handler that
-        // is done by then completes without one (`complete` accepts an unclaimed request),
-        // a longer one is leased before it could matter. Until then the request is
-        // covered by its queue grace: a server dying here loses nothing.
-        this.unclaimed.set(
-          requestKey,
-          setImmediate(() => {
-            this.unclaimed.delete(requestKey);
-            this.connection
-              .script(
-                'claim',
-                [k.run(requestKey), k.pending, k.stats],
-                [requestKey, payload, this.id, token, Date.now() + this.timings.leaseMs, this.timings.recordTtlMs],
-              )
-              .catch(() => {});
-          }),
-        );
+      for (const payload of popped) {
+        const token = this.newToken();
+        const parsed = parsePayload(payload);
+        if (parsed !== undefined) {
+          // Leased from now on (renewals cover it even while it waits for a slot here).
+          this.inFlight.set(parsed.requestKey, token);
+          this.claimSoon(parsed.requestKey, payload, token);
+        }
+        await this.pool.acquire();
+        this.track(this.serve(payload, token));
       }
-      await this.pool.acquire();
-      this.track(this.serve(payload, token));
-      // More room: take a batch of whatever else is queued in one call.
-      const room = this.pool.available;
-      if (room > 0 && !this.stopping) await this.takeMore(room);
     }
+  }
+
+  /** Claims waiting for the end of this turn of the event loop, sent together. */
+  private claims: Array<{ requestKey: string; payload: string; token: string }> = [];
+
+  /**
+   * The claim goes out after this turn of the event loop, unawaited: a handler that is
+   * done by then completes without one (`complete` accepts an unclaimed request), a
+   * longer one is leased before it could matter. Until then the request is covered by its
+   * queue grace: a server dying here loses nothing. The claims of one turn travel in one
+   * pipeline (one write).
+   */
+  private claimSoon(requestKey: string, payload: string, token: string): void {
+    if (this.claims.push({ requestKey, payload, token }) === 1) {
+      setImmediate(() => this.sendClaims());
+    }
+    this.unclaimed.add(requestKey);
+  }
+
+  private sendClaims(): void {
+    const k = this.keys;
+    const claims = this.claims.filter((c) => this.unclaimed.delete(c.requestKey));
+    this.claims = [];
+    if (claims.length === 0) return;
+    const deadline = Date.now() + this.timings.leaseMs;
+    const send = (c: { requestKey: string; payload: string; token: string }) =>
+      this.connection.script(
+        'claim',
+        [k.run(c.requestKey), k.pending, k.stats],
+        [c.requestKey, c.payload, this.id, c.token, deadline, this.timings.recordTtlMs],
+      );
+    if (claims.length === 1) {
+      send(claims[0] as (typeof claims)[0]).catch(() => {});
+      return;
+    }
+    this.connection.pipelineScripts(
+      'claim',
+      claims.map((c) => ({
+        keys: [k.run(c.requestKey), k.pending, k.stats],
+        args: [c.requestKey, c.payload, this.id, c.token, deadline, this.timings.recordTtlMs],
+      })),
+    );
   }
 
   private async takeMore(room: number): Promise<void> {
@@ -270,12 +295,9 @@ export class RedisServer implements ServerHandle {
       if (this.logging && error instanceof TooLargeError) this.log(`refused ${requestKey.slice(0, 80)}: ${error.message}`);
       ({ envelope, failed } = encodeFailure(error));
     }
-    const pendingClaim = this.unclaimed.get(requestKey);
-    if (pendingClaim !== undefined) {
-      clearImmediate(pendingClaim);
-      this.unclaimed.delete(requestKey);
-    }
-    return this.complete({ requestKey, token, envelope, ttlMs, failed, unclaimed: pendingClaim !== undefined });
+    // Done before its claim went out: the claim is dropped, and `complete` counts it.
+    const unclaimed = this.unclaimed.delete(requestKey);
+    return this.complete({ requestKey, token, envelope, ttlMs, failed, unclaimed });
   }
 
   // ---- completions, batched ------------------------------------------------------

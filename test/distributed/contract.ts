@@ -245,8 +245,8 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
         const svc = uniqueService('inval');
         const seen: string[] = [];
         const subscription = store.invalidations(svc).subscribe((key) => seen.push(key));
-        // Let a subscription over the network take effect before the first event.
-        await sleep(50);
+        // A subscription over the network takes effect a moment later: listening says when.
+        await store.listening(svc);
         await store.forget(svc, [1]);
         await store.save(svc, [{ b: 2, a: 1 }], 'x', { ttlSeconds: 10 });
         await eventually(() => expect(seen).toEqual([requestKeyOf(canonicalKey([1])), requestKeyOf(canonicalKey([{ a: 1, b: 2 }]))]));

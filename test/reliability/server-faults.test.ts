@@ -302,16 +302,21 @@ describe('server faults', () => {
     const rescuer = await startServer(1, LEASE_MS);
     const busy = settled(store.get('job', ['busy', 0, true]), 'busy');
     await until('the rescuer computes the busy request', () => started(rescuer, 'busy'));
-    const victim = await startServer(1, LEASE_MS);
-    // Blocked in BLPOP, as Redis sees it (the rescuer's only blocked pop is its gate's, named 'gate').
-    const victimBlocked = async (): Promise<boolean> =>
+    // Connections blocked in BLMPOP before the victim starts: this test's own reply loop.
+    const blockedPops = async (): Promise<string[]> =>
       String(await raw.client('LIST'))
         .split('\n')
-        .some((c) => / flags=\S*b/.test(c) && c.includes(' cmd=blpop') && !c.includes(' name=gate '));
-    // Frozen while blocked. Its BLPOP times out every 5 s and is sent again: should that
+        .filter((c) => / flags=\S*b/.test(c) && c.includes(' cmd=blmpop'))
+        .map((c) => /(?:^| )id=(\d+)/.exec(c)?.[1] ?? '');
+    const others = new Set(await blockedPops());
+    const victim = await startServer(1, LEASE_MS);
+    // Blocked in its take loop's BLMPOP, as Redis sees it (the rescuer is busy: its only
+    // blocked pop is its gate's BLPOP).
+    const victimBlocked = async (): Promise<boolean> => (await blockedPops()).some((id) => !others.has(id));
+    // Frozen while blocked. Its BLMPOP times out every 5 s and is sent again: should that
     // fall between the check and the freeze, thaw it and try again.
     for (let frozen = false; !frozen; ) {
-      await until('the victim waits for requests in BLPOP', victimBlocked);
+      await until('the victim waits for requests in BLMPOP', victimBlocked);
       victim.kill('SIGSTOP');
       frozen = await victimBlocked();
       if (!frozen) victim.kill('SIGCONT');
