@@ -325,6 +325,9 @@ export class ServiceClient {
         const newline = message.indexOf('\n');
         if (newline > 0) this.settle(message.slice(0, newline), message.slice(newline + 1));
       }
+      // Wait again only after the callers just answered have run: what they send next
+      // (often the next get) goes out first, and replies keep in the list meanwhile.
+      if (messages.length > 0) await yieldTurn();
     }
   }
 
@@ -342,6 +345,11 @@ export class ServiceClient {
     }
     if (this.listener !== undefined) this.connection.drop(this.listener);
   }
+}
+
+/** Resolves after the rest of this turn of the event loop (its promise callbacks included). */
+export function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function delay(ms: number): Promise<void> {

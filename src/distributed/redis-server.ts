@@ -20,7 +20,7 @@ import { log as debugLog } from '../log/index.js';
 import { parsePayload, type ServiceKeys } from './keys.js';
 import { parseCanonicalKey } from './parse-key.js';
 import { runInFrame, SlotPool, type RequestFrame } from './slots.js';
-import type { Timings } from './redis-client.js';
+import { yieldTurn, type Timings } from './redis-client.js';
 import type { Args, Handler, ServerHandle, ServerInfo } from './types.js';
 
 export interface ServerTimings extends Timings {
@@ -169,6 +169,9 @@ export class RedisServer implements ServerHandle {
         await this.pool.acquire();
         this.track(this.serve(payload, token));
       }
+      // Pop again only after this turn: a handler that is done at once sends its result
+      // first, so the caller's answer does not wait behind the next blocking pop.
+      if (popped.length > 0) await yieldTurn();
     }
   }
 
