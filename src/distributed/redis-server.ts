@@ -114,10 +114,7 @@ export class RedisServer implements ServerHandle {
     };
     every(1_000, () => this.heartbeat());
     every(Math.max(50, Math.floor(this.timings.leaseMs / 3)), () => this.renew());
-    // Jittered so the servers of a service do not all sweep at once. At most every
-    // 500 to 750 ms whatever the lease: work whose lease lapsed restarts within the lease
-    // and one sweep, and a sweep that finds nothing expired costs Redis one range lookup.
-    every(Math.max(100, Math.floor(Math.min(this.timings.leaseMs / 2, SWEEP_EVERY_MS) + Math.random() * 250)), () => this.sweep());
+    this.scheduleSweep(this.sweepInterval());
     void this.takeLoop();
   }
 
@@ -436,13 +433,46 @@ export class RedisServer implements ServerHandle {
     }
   }
 
-  private async sweep(): Promise<void> {
-    const requeued = (await this.connection.script(
+  /**
+   * Jittered so the servers of a service do not all sweep at once. At most every 500 to
+   * 750 ms whatever the lease, while anything is queued or running: work whose lease
+   * lapsed restarts within the lease and one sweep.
+   */
+  private sweepInterval(): number {
+    return Math.max(100, Math.floor(Math.min(this.timings.leaseMs / 2, SWEEP_EVERY_MS) + Math.random() * 250));
+  }
+
+  /** The next sweep in `ms`; each sweep sets the one after it. */
+  private scheduleSweep(ms: number): void {
+    if (this.stopping) return;
+    const timer = setTimeout(() => {
+      this.timers.splice(this.timers.indexOf(timer), 1);
+      this.sweep().then(
+        (next) => this.scheduleSweep(next),
+        (error: unknown) => {
+          this.log(`housekeeping failed: ${(error as Error).message}`);
+          this.scheduleSweep(this.sweepInterval());
+        },
+      );
+    }, ms);
+    timer.unref?.();
+    this.timers.push(timer);
+  }
+
+  /**
+   * Recovers lost work; resolves when to sweep next. With nothing queued or running
+   * under the service, nothing can lapse before a whole lease (or queue grace) has passed
+   * from now, so an idle service is swept once a lease instead of twice a second.
+   */
+  private async sweep(): Promise<number> {
+    const [requeued, left] = (await this.connection.script(
       'sweep',
       [this.keys.pending, this.keys.gets, this.keys.prefetches],
       [this.keys.base, Date.now(), Date.now() + this.timings.queueGraceMs, 100, this.timings.recordTtlMs],
-    )) as number;
+    )) as [number, number];
     if (requeued > 0) this.log(`re-queued ${requeued} request(s) whose server was lost`);
+    if (left > 0) return this.sweepInterval();
+    return Math.max(this.sweepInterval(), Math.min(this.timings.leaseMs, this.timings.queueGraceMs));
   }
 
   info(): ServerInfo {

@@ -14,7 +14,8 @@
 -- ARGV[3] new deadline score for re-queued or extended requests (ms)
 -- ARGV[4] the most requests to look at
 -- ARGV[5] ttl of run records (ms)
--- Reply: the number of requests queued again.
+-- Reply: {requests queued again, members left in pending}: with none left, a server may
+-- sweep less often until new work appears (it cannot lapse before a lease has passed).
 local requeued = 0
 local recovered = {}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
@@ -44,4 +45,4 @@ end
 for i = requeued, 1, -1 do
   redis.call('LPUSH', recovered[i][1], recovered[i][2])
 end
-return requeued
+return { requeued, redis.call('ZCARD', KEYS[1]) }
