@@ -27,6 +27,7 @@ import { createRedisStore, TimeoutError, type RedisStore } from '../../src/distr
 import { serviceKeys } from '../../src/distributed/keys.js';
 import { startNode, type Child } from '../support/processes.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
+import { seeded } from '../support/seeded.mjs';
 
 const SERVER = 'test/reliability/fixtures/load-server.mjs';
 const SERVICE = 'load.slow';
@@ -35,17 +36,6 @@ const DISTINCT = 650;
 const LATE_MS = 250;
 const EARLY_MS = 25;
 
-/** A small seeded generator (mulberry32): the same plan on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function logUniform(random: () => number, min: number, max: number): number {
   return Math.round(Math.exp(Math.log(min) + random() * (Math.log(max) - Math.log(min))));

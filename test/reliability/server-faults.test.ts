@@ -33,6 +33,7 @@ import {
 import { requestKeyOf, serviceKeys } from '../../src/distributed/keys.js';
 import { startNode, type Child } from '../support/processes.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
+import { seeded } from '../support/seeded.mjs';
 
 const SERVER = 'test/reliability/fixtures/fault-server.mjs';
 const CLIENT = 'test/reliability/fixtures/fault-client.mjs';
@@ -42,17 +43,6 @@ const RERUN_SLACK_MS = 2_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A deterministic stream of numbers in [0, 1): the same durations and victims every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Polls until `check` holds; a guard against hangs, with a deadline far past any expected wait. */
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
