@@ -50,5 +50,5 @@ try {
   await store.close();
 } finally {
   for (const c of children) c.kill();
-  await redis.stop?.();
+  await redis.stop();
 }
