@@ -21,6 +21,13 @@ export interface ServiceKeys {
   readonly gets: string;
   /** Prefetch requests, served after gets. */
   readonly prefetches: string;
+  /**
+   * Ids of idle servers that take requests sent to their own inbox, the most recently
+   * idle first (a list): a lone request goes to the server that served the last one.
+   */
+  readonly idle: string;
+  /** Ids of the servers that pop their own inbox (a set): only they join `idle`. */
+  readonly direct: string;
   /** Requests queued or running, by deadline: expired ones are re-queued (recovery). */
   readonly pending: string;
   /** Hit, miss, computation and error counters (a hash). */
@@ -45,6 +52,8 @@ export interface ServiceKeys {
   dependents(requestKey: string): string;
   /** Where the results a client waits for are pushed (a list). */
   replies(clientId: string): string;
+  /** Gets sent to one idle server (a list of payloads, popped before the shared queues). */
+  inbox(serverId: string): string;
 }
 
 /**
@@ -74,6 +83,8 @@ export function serviceKeys(prefix: string, service: string): ServiceKeys {
     base,
     gets: `${base}:q`,
     prefetches: `${base}:p`,
+    idle: `${base}:idle`,
+    direct: `${base}:direct`,
     pending: `${base}:pending`,
     stats: `${base}:stats`,
     servers: `${base}:servers`,
@@ -86,6 +97,7 @@ export function serviceKeys(prefix: string, service: string): ServiceKeys {
     waiters: (requestKey) => `${base}:w:${requestKey}`,
     dependents: (requestKey) => `${base}:d:${requestKey}`,
     replies: (clientId) => `${base}:reply:${clientId}`,
+    inbox: (serverId) => `${base}:in:${serverId}`,
   };
 }
 

@@ -150,7 +150,8 @@ export class RedisServer implements ServerHandle {
       // first): no second call to look for more, so a lone request costs one pop.
       const popped = await popManyForLoop(
         this.blocking as RedisClient,
-        [k.gets, k.prefetches],
+        // Its own inbox first: a request sent there chose this server (see get-1.lua).
+        [k.inbox(this.id), k.gets, k.prefetches],
         this.pool.available,
         this.timings.blockSeconds,
         () => this.stopping,
@@ -195,23 +196,27 @@ export class RedisServer implements ServerHandle {
     this.claims = [];
     if (claims.length === 0) return;
     const deadline = Date.now() + this.timings.leaseMs;
-    const send = (c: { requestKey: string; payload: string; token: string }) =>
-      this.connection.script(
-        'claim',
-        [k.run(c.requestKey), k.pending, k.stats],
-        [c.requestKey, c.payload, this.id, c.token, deadline, this.timings.recordTtlMs],
-      );
+    // Room left after these: the last claim puts this server back on the idle list.
+    const last = this.hasRoom() ? claims[claims.length - 1] : undefined;
+    const argsOf = (c: { requestKey: string; payload: string; token: string }): (string | number)[] => {
+      const args: (string | number)[] = [c.requestKey, c.payload, this.id, c.token, deadline, this.timings.recordTtlMs];
+      if (c === last) args.push(k.base);
+      return args;
+    };
     if (claims.length === 1) {
-      send(claims[0] as (typeof claims)[0]).catch(() => {});
+      const c = claims[0] as (typeof claims)[0];
+      this.connection.script('claim', [k.run(c.requestKey), k.pending, k.stats], argsOf(c)).catch(() => {});
       return;
     }
     this.connection.pipelineScripts(
       'claim',
-      claims.map((c) => ({
-        keys: [k.run(c.requestKey), k.pending, k.stats],
-        args: [c.requestKey, c.payload, this.id, c.token, deadline, this.timings.recordTtlMs],
-      })),
+      claims.map((c) => ({ keys: [k.run(c.requestKey), k.pending, k.stats], args: argsOf(c) })),
     );
+  }
+
+  /** Whether a request sent to this server's inbox now would start at once. */
+  private hasRoom(): boolean {
+    return !this.stopping && this.pool.available > 0 && !this.pool.contended;
   }
 
   private async takeMore(room: number): Promise<void> {
@@ -493,7 +498,14 @@ export class RedisServer implements ServerHandle {
     await this.connection.script(
       'heartbeat',
       [this.keys.servers, this.keys.alive],
-      [this.id, remove ? '' : JSON.stringify(this.info()), now + 3_000, now],
+      [
+        this.id,
+        remove ? '' : JSON.stringify(this.info()),
+        now + 3_000,
+        now,
+        this.keys.base,
+        this.stopping ? 'leave' : this.hasRoom() ? 'idle' : 'busy',
+      ],
     );
   }
 
@@ -505,6 +517,9 @@ export class RedisServer implements ServerHandle {
     // Abort the blocking wait at once rather than at its timeout.
     if (this.blocking !== undefined) this.connection.drop(this.blocking);
     for (const timer of this.timers) clearInterval(timer);
+    // Off the idle list, and what clients sent to this server's inbox back to the get
+    // queue for the others; if Redis is away, the heartbeat's lapse does it later.
+    void this.heartbeat().catch(() => {});
     // Keep renewing leases while the last computations finish.
     const renewal = setInterval(() => void this.renew().catch(() => {}), Math.max(50, Math.floor(this.timings.leaseMs / 3)));
     try {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { defer, from, Observable } from 'rxjs';
 import { Cluster, type Redis } from 'ioredis';
 import { checkCodec, type Codec } from './codec.js';
-import { Connection, type RedisTarget } from './connection.js';
+import { Connection, type RedisClient, type RedisTarget } from './connection.js';
 import { encodeValue } from './envelope.js';
 import { StoreClosedError } from './errors/store-closed-error.js';
 import { distclRemote, BlockingPool, type DistclRemote } from './distcl/client.js';
@@ -569,11 +569,13 @@ export class RedisStore implements DistributedStore {
     this.assertOpen(`stats ${String(service)}`);
     checkService(service);
     const { keys, connection } = this.state(service);
-    const [counters, gets, prefetches] = await Promise.all([
+    const [counters, shared, prefetches, inboxed] = await Promise.all([
       connection.main.hgetall(keys.stats),
       connection.main.llen(keys.gets),
       connection.main.llen(keys.prefetches),
+      this.inboxLengths(connection.main, keys),
     ]);
+    const gets = shared + inboxed;
     const count = (name: string): number => Number(counters[name] ?? 0) || 0;
     return {
       service,
@@ -583,6 +585,13 @@ export class RedisStore implements DistributedStore {
       computations: count('computations'),
       errors: count('errors'),
     };
+  }
+
+  /** Gets waiting in idle servers' inboxes (see get-1.lua): queued, like the shared queue. */
+  private async inboxLengths(client: RedisClient, keys: ServiceKeys): Promise<number> {
+    const servers = await client.smembers(keys.direct);
+    const lengths = await Promise.all(servers.map((id) => client.llen(keys.inbox(id))));
+    return lengths.reduce((sum, n) => sum + n, 0);
   }
 
   async close(): Promise<void> {

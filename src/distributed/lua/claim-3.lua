@@ -10,6 +10,8 @@
 -- ARGV[4] token naming this computation
 -- ARGV[5] lease deadline score (now + lease, ms)
 -- ARGV[6] ttl of the run record (ms)
+-- ARGV[7] optional: BASE, when the server still has room after taking this request and
+--         pops its own inbox: it goes to the top of BASE:idle (see get-1.lua)
 -- Reply: 1.
 if not redis.call('HGET', KEYS[1], 'kind') then
   -- Its record expired while it sat in a long queue: nobody waits, compute it anyway.
@@ -19,4 +21,8 @@ redis.call('HSET', KEYS[1], 'state', 'running', 'payload', ARGV[2], 'owner', ARG
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'computations', 1)
+if ARGV[7] then
+  redis.call('LREM', ARGV[7] .. ':idle', 0, ARGV[3])
+  redis.call('LPUSH', ARGV[7] .. ':idle', ARGV[3])
+end
 return 1

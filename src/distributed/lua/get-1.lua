@@ -13,7 +13,12 @@
 -- ARGV[5..] two fields per request: request key, payload (request key, newline,
 --           canonical arguments if the key is hashed)
 -- Keys used: BASE:v:KEY, BASE:r:KEY (run record), BASE:w:KEY (waiters), BASE:q (gets),
--- BASE:p (prefetches), BASE:pending, BASE:stats (misses; hits are counted by clients).
+-- BASE:p (prefetches), BASE:pending, BASE:stats (misses; hits are counted by clients),
+-- BASE:idle (servers waiting on their inbox, most recently idle first), BASE:in:SERVERID.
+-- A new request goes to the inbox of the most recently idle server, if any, else to the
+-- shared get queue: a lone request then wakes the server that served the last one,
+-- still warm, not whichever idle server has slept longest (Redis's order for blocked
+-- pops). An idle server that died leaves its inbox to the heartbeat and sweep scripts.
 -- Reply: per request, the cached envelope on a hit, or 0 when the client now waits.
 local base = ARGV[1]
 local reply = {}
@@ -32,9 +37,15 @@ for i = 5, #ARGV, 2 do
     redis.call('PEXPIRE', waiters, ARGV[4])
     local state = redis.call('HGET', run, 'state')
     if not state then
-      redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload)
+      local server = redis.call('LPOP', base .. ':idle')
+      if server then
+        redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload, 'inbox', server)
+        redis.call('RPUSH', base .. ':in:' .. server, payload)
+      else
+        redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload)
+        redis.call('RPUSH', base .. ':q', payload)
+      end
       redis.call('PEXPIRE', run, ARGV[4])
-      redis.call('RPUSH', base .. ':q', payload)
       redis.call('ZADD', base .. ':pending', ARGV[3], key)
     elseif redis.call('HGET', run, 'kind') == 'prefetch' then
       redis.call('HSET', run, 'kind', 'get')

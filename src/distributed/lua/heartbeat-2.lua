@@ -1,5 +1,9 @@
 -- heartbeat: a server says it is alive and how it is doing; servers whose heartbeat
--- lapsed are dropped from the registry.
+-- lapsed are dropped from the registry. With BASE given (memocell servers), it also
+-- keeps the idle list true: a server that pops its own inbox is listed in BASE:direct,
+-- is put back on BASE:idle if it has room and dropped out of it (so a lost place
+-- there costs affinity for a second at most, never work), and a server that leaves or
+-- lapsed hands what waits in its inbox back to the front of the get queue, in order.
 --
 -- KEYS[1] servers hash of server id -> JSON description
 -- KEYS[2] alive   sorted set of server id -> heartbeat deadline
@@ -7,17 +11,51 @@
 -- ARGV[2] JSON description, or '' to remove this server (it stopped)
 -- ARGV[3] heartbeat deadline score (ms)
 -- ARGV[4] now (ms)
+-- ARGV[5] optional: BASE (PREFIX:{TAG}); the idle list, inboxes and get queue are built
+--         from it
+-- ARGV[6] with BASE: 'idle' (has room), 'busy' (no room) or 'leave' (stopping: take
+--         nothing more through the inbox)
 -- Reply: the number of lapsed servers dropped.
+local base = ARGV[5]
+
+-- Takes a server out of the idle list and queues what its inbox holds.
+local function leave(id)
+  redis.call('SREM', base .. ':direct', id)
+  redis.call('LREM', base .. ':idle', 0, id)
+  local inbox = base .. ':in:' .. id
+  local payload = redis.call('RPOP', inbox)
+  while payload do
+    redis.call('LPUSH', base .. ':q', payload)
+    payload = redis.call('RPOP', inbox)
+  end
+end
+
 if ARGV[2] == '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
+  if base then
+    leave(ARGV[1])
+  end
 else
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+  if base then
+    if ARGV[6] == 'leave' then
+      leave(ARGV[1])
+    else
+      redis.call('SADD', base .. ':direct', ARGV[1])
+      if ARGV[6] == 'idle' and not redis.call('LPOS', base .. ':idle', ARGV[1]) then
+        redis.call('RPUSH', base .. ':idle', ARGV[1])
+      end
+    end
+  end
 end
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 for _, id in ipairs(lapsed) do
   redis.call('HDEL', KEYS[1], id)
+  if base then
+    leave(id)
+  end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 return #lapsed

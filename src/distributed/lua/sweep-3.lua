@@ -1,7 +1,8 @@
 -- sweep: recover requests whose deadline passed. A running request whose lease
 -- lapsed lost its server (killed, or stalled past its lease): queue it again. A queued
--- request past its grace is either still waiting in a long queue (extend it) or was
--- popped by a server that died before claiming it (queue it again). Nothing is lost.
+-- request past its grace is either still waiting in a long queue or in the inbox of a
+-- live idle server (extend it), or was popped by a server that died before claiming it
+-- or sent to the inbox of one that died (queue it again). Nothing is lost.
 -- Recovered requests go to the front of their queue, in the order of their deadlines:
 -- they were taken once already, and their callers have waited longest; at the back of
 -- a long queue they would wait for all of it again.
@@ -9,7 +10,7 @@
 -- KEYS[1] pending    sorted set of queued/running requests by deadline
 -- KEYS[2] gets       get queue
 -- KEYS[3] prefetches prefetch queue
--- ARGV[1] base (PREFIX:{TAG})
+-- ARGV[1] base (PREFIX:{TAG}): run records, inboxes and BASE:alive are built from it
 -- ARGV[2] now (ms)
 -- ARGV[3] new deadline score for re-queued or extended requests (ms)
 -- ARGV[4] the most requests to look at
@@ -31,9 +32,23 @@ for _, key in ipairs(expired) do
       queue = KEYS[2]
     end
     local waiting = state == 'queued' and redis.call('LPOS', queue, payload)
+    local server = not waiting and state == 'queued' and redis.call('HGET', run, 'inbox')
+    if server then
+      -- Sent to an idle server's inbox: still waiting there if that server lives (a
+      -- slow one is given the time); a dead server's inbox gives it up.
+      local inbox = ARGV[1] .. ':in:' .. server
+      if redis.call('LPOS', inbox, payload) then
+        local alive = redis.call('ZSCORE', ARGV[1] .. ':alive', server)
+        if alive and tonumber(alive) > tonumber(ARGV[2]) then
+          waiting = true
+        else
+          redis.call('LREM', inbox, 1, payload)
+        end
+      end
+    end
     if not waiting then
       redis.call('HSET', run, 'state', 'queued')
-      redis.call('HDEL', run, 'owner', 'token')
+      redis.call('HDEL', run, 'owner', 'token', 'inbox')
       requeued = requeued + 1
       recovered[requeued] = { queue, payload }
     end
