@@ -48,8 +48,11 @@ const RECORD_TTL_MS = 100 * SECOND; // max(60 s, 10 x max(lease 5 s, queue grace
 const REPLY_TTL_MS = 60 * SECOND;
 const DEPENDENTS_TTL_MS = 24 * 3600 * SECOND;
 
-/** Parts of a store key that need no TTL: queues, the pending set, registries, counters. */
-const LASTING = new Set(['q', 'p', 'pending', 'stats', 'servers', 'alive', 'name']);
+/**
+ * Parts of a store key that need no TTL: queues, the pending set, registries (the idle
+ * list and its opt-in set hold live server ids only: a lapsed one is dropped), counters.
+ */
+const LASTING = new Set(['q', 'p', 'pending', 'stats', 'servers', 'alive', 'name', 'idle', 'direct']);
 
 interface KeyInfo {
   readonly key: string;
@@ -98,6 +101,11 @@ function ttlBound(info: KeyInfo): number | undefined {
       return DEPENDENTS_TTL_MS;
     case 'reply':
       return REPLY_TTL_MS;
+    case 'in':
+      // An idle server's inbox lives while it holds requests: its server pops it, and a
+      // server that leaves or lapses has it moved back to the queue. Once drained, none
+      // is left (checked below).
+      return undefined;
     default:
       return -1; // not a key the store writes: never allowed
   }
@@ -219,6 +227,11 @@ describe('bounded resources', () => {
       expect(await raw.llen(`${base}:q`)).toBe(0);
       expect(await raw.llen(`${base}:p`)).toBe(0);
       expect(await raw.zcard(`${base}:pending`)).toBe(0);
+      // The idle list names live servers only, each once.
+      const alive = new Set(await raw.zrange(`${base}:alive`, 0, -1));
+      const idle = await raw.lrange(`${base}:idle`, 0, -1);
+      expect(idle.filter((id) => !alive.has(id))).toEqual([]);
+      expect(new Set(idle).size).toBe(idle.length);
     }
     const replyOwners = new Set(drained.filter((i) => i.kind === 'reply').map((i) => i.rest));
     expect([...replyOwners].filter((id) => !killedIds.has(id))).toEqual([]);
