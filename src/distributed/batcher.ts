@@ -7,15 +7,31 @@
 export class Batcher<I, O> {
   private queued: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
   private inFlight = 0;
+  private readonly settled = (): void => {
+    this.inFlight--;
+    if (this.queued.length > 0) this.flush();
+  };
 
   constructor(
     /** Sends a batch; resolves one output per input, in order. */
     private readonly send: (items: I[]) => Promise<O[]>,
     private readonly maxInFlight = 2,
     private readonly maxBatch = 256,
+    /**
+     * Sends a lone call when nothing waits: its own promise is the caller's, with no
+     * batch around it (measured: a cache hit one at a time went from 0.81-0.83x to
+     * 0.85-0.93x of a raw GET, bench/distributed --only=hits).
+     */
+    private readonly sendOne?: (item: I) => Promise<O>,
   ) {}
 
   call(item: I): Promise<O> {
+    if (this.sendOne !== undefined && this.inFlight < this.maxInFlight && this.queued.length === 0) {
+      this.inFlight++;
+      const sent = this.sendOne(item);
+      sent.then(this.settled, this.settled);
+      return sent;
+    }
     return new Promise<O>((resolve, reject) => {
       this.queued.push({ item, resolve, reject });
       if (this.inFlight < this.maxInFlight) this.flush();
@@ -26,16 +42,15 @@ export class Batcher<I, O> {
     const batch = this.queued.splice(0, this.maxBatch);
     if (batch.length === 0) return;
     this.inFlight++;
-    this.send(batch.map((b) => b.item)).then(
-      (outputs) => {
-        for (const [i, b] of batch.entries()) b.resolve(outputs[i] as O);
-      },
-      (error: unknown) => {
-        for (const b of batch) b.reject(error);
-      },
-    ).finally(() => {
-      this.inFlight--;
-      if (this.queued.length > 0) this.flush();
-    });
+    this.send(batch.map((b) => b.item))
+      .then(
+        (outputs) => {
+          for (const [i, b] of batch.entries()) b.resolve(outputs[i] as O);
+        },
+        (error: unknown) => {
+          for (const b of batch) b.reject(error);
+        },
+      )
+      .finally(this.settled);
   }
 }

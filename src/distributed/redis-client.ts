@@ -206,10 +206,14 @@ export class ServiceClient {
   }
 
   /** Plain lookups of cached results: the ones made while others are in flight go as one MGET. */
-  private readonly lookups = new Batcher<string, string | null>((requestKeys) =>
-    requestKeys.length === 1
-      ? this.connection.main.get(this.keys.value(requestKeys[0] as string)).then((v) => [v])
-      : this.connection.main.mget(requestKeys.map((key) => this.keys.value(key))),
+  private readonly lookups = new Batcher<string, string | null>(
+    (requestKeys) =>
+      requestKeys.length === 1
+        ? this.connection.main.get(this.keys.value(requestKeys[0] as string)).then((v) => [v])
+        : this.connection.main.mget(requestKeys.map((key) => this.keys.value(key))),
+    2,
+    256,
+    (requestKey) => this.connection.main.get(this.keys.value(requestKey)),
   );
 
   /** Registrations (the get script): the ones made while others are in flight go as one call. */
