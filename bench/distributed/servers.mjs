@@ -1,6 +1,7 @@
 // One-at-a-time misses through 1 or 2 memocell server processes: p50, p99, misses/s,
-// the client's CPU per miss, and each server's CPU per job it served. Shows what a
-// lone request costs when two idle servers alternate (BENCHMARKS.md, 2026-12-02).
+// the client's CPU per miss, and each server's CPU per job it served. Showed what a
+// lone request cost when two idle servers alternated, and that with the idle list one
+// server takes them all (BENCHMARKS.md, 2026-12-02).
 //
 //   npm run build && node bench/distributed/servers.mjs [servers=2] [misses=3000]
 import { fork } from 'node:child_process';
@@ -45,7 +46,8 @@ try {
   );
   for (const [i, a] of after.entries()) {
     const served = a.served - before[i].served;
-    console.log(`  server ${i + 1}: served ${served}, ${((a.cpu - before[i].cpu) / served).toFixed(0)} µs CPU per job`);
+    const perJob = served > 0 ? `${((a.cpu - before[i].cpu) / served).toFixed(0)} µs CPU per job` : `${((a.cpu - before[i].cpu) / 1000).toFixed(0)} ms CPU idle`;
+    console.log(`  server ${i + 1}: served ${served}, ${perJob}`);
   }
   await store.close();
 } finally {

@@ -196,11 +196,13 @@ export class RedisServer implements ServerHandle {
     this.claims = [];
     if (claims.length === 0) return;
     const deadline = Date.now() + this.timings.leaseMs;
-    // Room left after these: the last claim puts this server back on the idle list.
-    const last = this.hasRoom() ? claims[claims.length - 1] : undefined;
+    // The last claim says whether room is left: back to the front of the idle list, or
+    // off it (a request sent to a full server would wait behind work of any length).
+    const last = claims[claims.length - 1];
+    const room = this.hasRoom() ? '1' : '0';
     const argsOf = (c: { requestKey: string; payload: string; token: string }): (string | number)[] => {
       const args: (string | number)[] = [c.requestKey, c.payload, this.id, c.token, deadline, this.timings.recordTtlMs];
-      if (c === last) args.push(k.base);
+      if (c === last) args.push(k.base, room);
       return args;
     };
     if (claims.length === 1) {

@@ -138,6 +138,25 @@ describe('servers on the idle list', () => {
     expect(await computed('frozen')).toBeLessThanOrEqual(2);
   }, 60_000);
 
+  it('a request that reaches a full server (put back on the list by a race) is handed to another within a heartbeat', async () => {
+    const full = await startServer(1);
+    const other = await startServer(1);
+    // `other` joined last and is first in line; take it out so `full` gets the held one.
+    await raw.lrem(KEYS.idle, 0, other.id);
+    const held = get('hold', 0, true);
+    await until('the one-slot server computes the held request', () => started(full.child, 'hold'));
+    // The race: a heartbeat sent with room, run by Redis after the client took it off the list.
+    await raw.lpush(KEYS.idle, full.id);
+    const sentAt = Date.now();
+    const answer = await get('behind');
+    const waited = Date.now() - sentAt;
+    console.log(`sent to a full server's inbox: answered by another after ${waited} ms (its heartbeat hands it back)`);
+    expect(pidOf(answer)).toBe(other.child.pid);
+    expect(waited).toBeLessThan(1_000 + SLACK_MS);
+    await raw.rpush('gate:hold', 'open');
+    expect(pidOf(await held)).toBe(full.child.pid);
+  }, 60_000);
+
   it('a stopping server leaves the idle list at once: gets go to the others while it finishes its work', async () => {
     await startServer(1);
     const stopping = await startServer(2);
@@ -194,6 +213,20 @@ describe('servers on the idle list', () => {
       await ghostBeats(Date.now() + 60_000, 'idle', '');
       expect(pidOf(await answer)).toBe(server.child.pid);
       expect(await raw.llen(KEYS.inbox(GHOST))).toBe(0);
+    }, 60_000);
+
+    it('it says it is busy: what waits in its inbox goes back to the front of the get queue, and it leaves the list', async () => {
+      const server = await startServer();
+      await ghostFirst();
+      const answer = get('full');
+      await until('the request waits in the ghost inbox', async () => (await raw.llen(KEYS.inbox(GHOST))) === 1);
+      // Still first in line (only `get` took it off): a server that fills up says so.
+      await raw.lpush(KEYS.idle, GHOST);
+      await ghostBeats(Date.now() + 60_000, 'busy');
+      expect(pidOf(await answer)).toBe(server.child.pid);
+      expect(await raw.llen(KEYS.inbox(GHOST))).toBe(0);
+      expect(await idle()).not.toContain(GHOST);
+      expect(await raw.sismember(KEYS.direct, GHOST)).toBe(1);
     }, 60_000);
 
     it('it stays alive but never pops: the sweep leaves the request there while it lives, and takes it back once it is dead', async () => {

@@ -10,8 +10,9 @@
 -- ARGV[4] token naming this computation
 -- ARGV[5] lease deadline score (now + lease, ms)
 -- ARGV[6] ttl of the run record (ms)
--- ARGV[7] optional: BASE, when the server still has room after taking this request and
---         pops its own inbox: it goes to the top of BASE:idle (see get-1.lua)
+-- ARGV[7] optional, from a server that pops its own inbox (see get-1.lua): BASE
+-- ARGV[8] with BASE: '1' if the server still has room after taking this request (it
+--         goes to the front of BASE:idle), '0' if not (it leaves BASE:idle)
 -- Reply: 1.
 if not redis.call('HGET', KEYS[1], 'kind') then
   -- Its record expired while it sat in a long queue: nobody waits, compute it anyway.
@@ -23,6 +24,8 @@ redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 redis.call('HINCRBY', KEYS[3], 'computations', 1)
 if ARGV[7] then
   redis.call('LREM', ARGV[7] .. ':idle', 0, ARGV[3])
-  redis.call('LPUSH', ARGV[7] .. ':idle', ARGV[3])
+  if ARGV[8] == '1' then
+    redis.call('LPUSH', ARGV[7] .. ':idle', ARGV[3])
+  end
 end
 return 1

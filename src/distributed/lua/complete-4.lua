@@ -4,9 +4,9 @@
 -- the result if asked and if no forget or save came since it started, push it to
 -- every waiting client's reply list, and drop the request's records. Then take and
 -- claim up to TAKE next requests (gets first), so a busy server needs about one round
--- trip per batch of requests. A server that took fewer than TAKE has room left: if it
--- pops its own inbox (it is in BASE:direct) it goes to the top of BASE:idle, so the
--- next lone request comes to it while it is warm.
+-- trip per batch of requests. A server that pops its own inbox (it is in BASE:direct)
+-- and took fewer than TAKE has room left: it goes to the front of BASE:idle, so the
+-- next lone request comes to it while it is warm; one that took TAKE leaves the list.
 --
 -- KEYS[1] pending    sorted set of queued/running requests by deadline
 -- KEYS[2] stats      counters
@@ -97,8 +97,10 @@ for t = 1, tonumber(ARGV[3]) do
   n = n + 1
   reply[n] = payload
 end
-if taken < tonumber(ARGV[3]) and redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1 then
+if redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1 then
   redis.call('LREM', base .. ':idle', 0, ARGV[2])
-  redis.call('LPUSH', base .. ':idle', ARGV[2])
+  if taken < tonumber(ARGV[3]) then
+    redis.call('LPUSH', base .. ':idle', ARGV[2])
+  end
 end
 return reply

@@ -2,8 +2,9 @@
 -- lapsed are dropped from the registry. With BASE given (memocell servers), it also
 -- keeps the idle list true: a server that pops its own inbox is listed in BASE:direct,
 -- is put back on BASE:idle if it has room and dropped out of it (so a lost place
--- there costs affinity for a second at most, never work), and a server that leaves or
--- lapsed hands what waits in its inbox back to the front of the get queue, in order.
+-- there costs affinity for a second at most, never work), and a server that is busy,
+-- leaves or lapsed hands what waits in its inbox back to the front of the get queue, in
+-- order (a request sent to a server just as it filled up waits a second at most).
 --
 -- KEYS[1] servers hash of server id -> JSON description
 -- KEYS[2] alive   sorted set of server id -> heartbeat deadline
@@ -13,14 +14,13 @@
 -- ARGV[4] now (ms)
 -- ARGV[5] optional: BASE (PREFIX:{TAG}); the idle list, inboxes and get queue are built
 --         from it
--- ARGV[6] with BASE: 'idle' (has room), 'busy' (no room) or 'leave' (stopping: take
---         nothing more through the inbox)
+-- ARGV[6] with BASE: 'idle' (has room), 'busy' (no room: off the idle list, inbox
+--         handed back) or 'leave' (stopping: the same, and no inbox any more)
 -- Reply: the number of lapsed servers dropped.
 local base = ARGV[5]
 
 -- Takes a server out of the idle list and queues what its inbox holds.
-local function leave(id)
-  redis.call('SREM', base .. ':direct', id)
+local function handBack(id)
   redis.call('LREM', base .. ':idle', 0, id)
   local inbox = base .. ':in:' .. id
   local payload = redis.call('RPOP', inbox)
@@ -28,6 +28,12 @@ local function leave(id)
     redis.call('LPUSH', base .. ':q', payload)
     payload = redis.call('RPOP', inbox)
   end
+end
+
+-- The same, and it no longer pops an inbox.
+local function leave(id)
+  redis.call('SREM', base .. ':direct', id)
+  handBack(id)
 end
 
 if ARGV[2] == '' then
@@ -44,8 +50,14 @@ else
       leave(ARGV[1])
     else
       redis.call('SADD', base .. ':direct', ARGV[1])
-      if ARGV[6] == 'idle' and not redis.call('LPOS', base .. ':idle', ARGV[1]) then
-        redis.call('RPUSH', base .. ':idle', ARGV[1])
+      if ARGV[6] == 'idle' then
+        if not redis.call('LPOS', base .. ':idle', ARGV[1]) then
+          redis.call('RPUSH', base .. ':idle', ARGV[1])
+        end
+      else
+        -- Busy: a request sent to it now would wait behind work of any length while
+        -- others may be idle. Anything there goes back to the queue.
+        handBack(ARGV[1])
       end
     end
   end
