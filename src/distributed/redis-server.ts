@@ -52,6 +52,8 @@ const NO_NEXT: Next = { payload: false, token: '' };
 
 /** The longest pause between two sweeps of a server, before jitter (ms). */
 const SWEEP_EVERY_MS = 500;
+/** The most pending entries one sweep looks at: each costs an LPOS on its queue, and Redis runs a script to its end. */
+const SWEEP_BATCH = 100;
 
 /** Tells the store a server stopped, so it forgets it. */
 export type OnStopped = (server: RedisServer) => void;
@@ -472,12 +474,14 @@ export class RedisServer implements ServerHandle {
    * from now, so an idle service is swept once a lease instead of twice a second.
    */
   private async sweep(): Promise<number> {
-    const [requeued, left] = (await this.connection.script(
+    const [requeued, left, looked] = (await this.connection.script(
       'sweep',
       [this.keys.pending, this.keys.gets, this.keys.prefetches],
-      [this.keys.base, Date.now(), Date.now() + this.timings.queueGraceMs, 100, this.timings.recordTtlMs],
-    )) as [number, number];
+      [this.keys.base, Date.now(), Date.now() + this.timings.queueGraceMs, SWEEP_BATCH, this.timings.recordTtlMs],
+    )) as [number, number, number | undefined];
     if (requeued > 0) this.log(`re-queued ${requeued} request(s) whose server was lost`);
+    // A full batch: more may be due now (a long queue's grace checks come due together).
+    if (looked !== undefined && looked >= SWEEP_BATCH) return 0;
     if (left > 0) return this.sweepInterval();
     return Math.max(this.sweepInterval(), Math.min(this.timings.leaseMs, this.timings.queueGraceMs));
   }

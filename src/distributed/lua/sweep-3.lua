@@ -15,8 +15,11 @@
 -- ARGV[3] new deadline score for re-queued or extended requests (ms)
 -- ARGV[4] the most requests to look at
 -- ARGV[5] ttl of run records (ms)
--- Reply: {requests queued again, members left in pending}: with none left, a server may
--- sweep less often until new work appears (it cannot lapse before a lease has passed).
+-- Reply: {requests queued again, members left in pending, members looked at}: with none
+-- left, a server may sweep less often until new work appears (nothing can lapse before a
+-- lease has passed); with as many looked at as allowed, more may be due: sweep again at
+-- once (a long queue's grace checks come due together and must not hold back a lapsed
+-- lease behind them for several sweeps).
 local requeued = 0
 local recovered = {}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
@@ -60,4 +63,4 @@ end
 for i = requeued, 1, -1 do
   redis.call('LPUSH', recovered[i][1], recovered[i][2])
 end
-return { requeued, redis.call('ZCARD', KEYS[1]) }
+return { requeued, redis.call('ZCARD', KEYS[1]), #expired }
