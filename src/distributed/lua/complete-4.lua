@@ -28,16 +28,19 @@
 local base = ARGV[1]
 local reply = {}
 local n = 0
+-- Counted and expired once per call, not once per request: fewer commands per request.
+local computations = 0
+local replyLists = {}
 for i = 8, #ARGV, 6 do
   local key, token, envelope = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local run = base .. ':r:' .. key
-  local owner = redis.call('HGET', run, 'token')
+  local fields = redis.call('HMGET', run, 'token', 'stale')
+  local owner, stale = fields[1], fields[2]
   local unclaimed = ARGV[i + 5] == '1' and not owner
   if unclaimed then
-    redis.call('HINCRBY', KEYS[2], 'computations', 1)
+    computations = computations + 1
   end
   local delivered = -1
-  local stale = redis.call('HGET', run, 'stale')
   local saved = stale and redis.call('GET', base .. ':v:' .. key)
   if (owner == token or unclaimed) and saved then
     -- Saved over while it ran: the saved result is the answer.
@@ -66,7 +69,7 @@ for i = 8, #ARGV, 6 do
     for _, id in ipairs(waiters) do
       local replies = base .. ':reply:' .. id
       redis.call('RPUSH', replies, message)
-      redis.call('PEXPIRE', replies, ARGV[6])
+      replyLists[replies] = true
     end
     delivered = #waiters
     redis.call('DEL', run, waiterKey)
@@ -93,9 +96,15 @@ for t = 1, tonumber(ARGV[3]) do
   redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2], 'token', ARGV[7] .. '.' .. taken)
   redis.call('PEXPIRE', run, ARGV[5])
   redis.call('ZADD', KEYS[1], ARGV[4], key)
-  redis.call('HINCRBY', KEYS[2], 'computations', 1)
+  computations = computations + 1
   n = n + 1
   reply[n] = payload
+end
+for replies in pairs(replyLists) do
+  redis.call('PEXPIRE', replies, ARGV[6])
+end
+if computations > 0 then
+  redis.call('HINCRBY', KEYS[2], 'computations', computations)
 end
 if redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1 then
   redis.call('LREM', base .. ':idle', 0, ARGV[2])
