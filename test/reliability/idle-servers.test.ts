@@ -16,6 +16,7 @@ import { canonicalKey, createRedisStore, type RedisStore } from '../../src/distr
 import { requestKeyOf, serviceKeys } from '../../src/distributed/keys.js';
 import { startNode, type Child } from '../support/processes.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
+import { sleep, until } from '../support/until.js';
 
 const SERVER = 'test/reliability/fixtures/fault-server.mjs';
 const KEYS = serviceKeys('memocell', 'job');
@@ -24,16 +25,6 @@ const LEASE_MS = 2_000;
 const LAPSE_MS = 3_000 + 1_000;
 const SLACK_MS = 1_500;
 const LUA = (name: string): string => readFileSync(new URL(`../../src/distributed/lua/${name}.lua`, import.meta.url), 'utf8');
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 const pidOf = (value: string): number => Number(value.slice(value.lastIndexOf('@') + 1));
 

@@ -33,6 +33,7 @@ import {
 import { requestKeyOf, serviceKeys } from '../../src/distributed/keys.js';
 import { startNode, type Child } from '../support/processes.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
+import { sleep, until } from '../support/until.js';
 import { seeded } from '../support/seeded.mjs';
 
 const SERVER = 'test/reliability/fixtures/fault-server.mjs';
@@ -40,18 +41,6 @@ const CLIENT = 'test/reliability/fixtures/fault-client.mjs';
 const KEYS = serviceKeys('memocell', 'job');
 /** The issue's bound on re-running a stranded request, beyond the lease. */
 const RERUN_SLACK_MS = 2_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-
-/** Polls until `check` holds; a guard against hangs, with a deadline far past any expected wait. */
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 interface Computation {
   readonly kind: 'start' | 'end';

@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore, type RedisStore } from '../../src/distributed/index.js';
 import { serviceKeys } from '../../src/distributed/keys.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
+import { sleep } from '../support/until.js';
 
 const K = serviceKeys('memocell', 'job');
 const QUEUED = 600;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the sweep behind a long queue', () => {
   let redis: RedisServerHandle;
