@@ -220,6 +220,18 @@ describe('servers on the idle list', () => {
       expect(await raw.sismember(KEYS.direct, GHOST)).toBe(1);
     }, 60_000);
 
+    it('it takes through `complete`: its own inbox comes before the shared queue', async () => {
+      await ghostBeats(Date.now() + 60_000);
+      await raw.rpush(KEYS.gets, '["shared"]\n');
+      await raw.rpush(KEYS.inbox(GHOST), '["mine"]\n');
+      const taken = await raw.eval(
+        LUA('complete-4'), 4, KEYS.pending, KEYS.stats, KEYS.gets, KEYS.prefetches,
+        KEYS.base, GHOST, 1, Date.now() + LEASE_MS, 100_000, 60_000, 'ghost.1',
+      );
+      expect(taken).toEqual(['["mine"]\n']);
+      expect(await raw.lrange(KEYS.gets, 0, -1)).toEqual(['["shared"]\n']);
+    }, 60_000);
+
     it('it stays alive but never pops: the sweep leaves the request there while it lives, and takes it back once it is dead', async () => {
       const server = await startServer();
       await ghostFirst();

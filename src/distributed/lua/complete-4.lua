@@ -5,8 +5,9 @@
 -- every waiting client's reply list, and drop the request's records. Then take and
 -- claim up to TAKE next requests (gets first), so a busy server needs about one round
 -- trip per batch of requests. A server that pops its own inbox (it is in BASE:direct)
--- and took fewer than TAKE has room left: it goes to the front of BASE:idle, so the
--- next lone request comes to it while it is warm; one that took TAKE leaves the list.
+-- takes from its inbox BASE:in:SERVERID first, and if it took fewer than TAKE it has
+-- room left: it goes to the front of BASE:idle, so the next lone request comes to it
+-- while it is warm; one that took TAKE leaves the list.
 --
 -- KEYS[1] pending    sorted set of queued/running requests by deadline
 -- KEYS[2] stats      counters
@@ -31,6 +32,8 @@ local n = 0
 -- Counted and expired once per call, not once per request: fewer commands per request.
 local computations = 0
 local replyLists = {}
+local direct = redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1
+local inbox = base .. ':in:' .. ARGV[2]
 for i = 8, #ARGV, 6 do
   local key, token, envelope = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local run = base .. ':r:' .. key
@@ -83,7 +86,9 @@ for i = 8, #ARGV, 6 do
 end
 local taken = 0
 for t = 1, tonumber(ARGV[3]) do
-  local payload = redis.call('LPOP', KEYS[3]) or redis.call('LPOP', KEYS[4])
+  -- Its own inbox first: a request sent there chose this server, and would otherwise
+  -- wait behind whatever the shared queue gives it.
+  local payload = (direct and redis.call('LPOP', inbox)) or redis.call('LPOP', KEYS[3]) or redis.call('LPOP', KEYS[4])
   if not payload then
     break
   end
@@ -106,7 +111,7 @@ end
 if computations > 0 then
   redis.call('HINCRBY', KEYS[2], 'computations', computations)
 end
-if redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1 then
+if direct then
   redis.call('LREM', base .. ':idle', 0, ARGV[2])
   if taken < tonumber(ARGV[3]) then
     redis.call('LPUSH', base .. ':idle', ARGV[2])
