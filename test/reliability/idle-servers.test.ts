@@ -40,7 +40,11 @@ describe('servers on the idle list', () => {
     store = createRedisStore({ redis: redis.url, timeoutMs: 60_000, leaseMs: LEASE_MS });
   });
   afterEach(async () => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
+    const ending = children.splice(0);
+    for (const child of ending) child.kill('SIGKILL');
+    // Gone before the next test: a dying server's blocked pop could still take what the
+    // next test queues by hand.
+    await Promise.all(ending.map((child) => child.exited));
     await raw.flushall();
   });
   afterAll(async () => {
