@@ -91,14 +91,19 @@ describe.each(flavours)('bridge on the %s', (_name, open) => {
     const name = unique('live');
     const f = store.memo(name, (k: string) => `${k}:${++version}`);
     store.serve(f);
+    const seen: string[] = [];
     const emitted = firstValueFrom(f.observe('a').pipe(take(3), toArray()));
-    await new Promise((r) => setTimeout(r, 50));
+    const sub = f.observe('a').subscribe((v) => seen.push(v));
+    // Each forget waits for the value before it: one made while the first is still
+    // being computed would forget nothing (a loaded machine took longer than a fixed 50 ms).
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(1);
     await f.forget('a');
-    await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(2);
     // A forget from another store (another process, on Redis) reaches this one too.
     const remote = other.remote<[string], string>(name);
     await remote.forget('a');
     expect(await emitted).toEqual(['a:1', 'a:2', 'a:3']);
+    sub.unsubscribe();
   });
 
   it('a cell reading a remote result through its context recomputes when it is forgotten', async () => {
