@@ -85,25 +85,34 @@ for i = 8, #ARGV, 6 do
   reply[n] = delivered
 end
 local taken = 0
-for t = 1, tonumber(ARGV[3]) do
-  -- Its own inbox first: a request sent there chose this server, and would otherwise
-  -- wait behind whatever the shared queue gives it.
-  local payload = (direct and redis.call('LPOP', inbox)) or redis.call('LPOP', KEYS[3]) or redis.call('LPOP', KEYS[4])
-  if not payload then
+local want = tonumber(ARGV[3])
+-- Its own inbox first: a request sent there chose this server, and would otherwise
+-- wait behind whatever the shared queue gives it. One LMPOP takes what the first
+-- non-empty list has (up to what is wanted), not one LPOP per list per request.
+local pop = { 'LMPOP', 2, KEYS[3], KEYS[4], 'LEFT', 'COUNT', 0 }
+if direct then
+  pop = { 'LMPOP', 3, inbox, KEYS[3], KEYS[4], 'LEFT', 'COUNT', 0 }
+end
+while taken < want do
+  pop[#pop] = want - taken
+  local popped = redis.call(unpack(pop))
+  if not popped then
     break
   end
-  taken = taken + 1
-  local key = string.match(payload, '^[^\n]*')
-  local run = base .. ':r:' .. key
-  if not redis.call('HGET', run, 'kind') then
-    redis.call('HSET', run, 'kind', 'prefetch')
+  for _, payload in ipairs(popped[2]) do
+    taken = taken + 1
+    local key = string.match(payload, '^[^\n]*')
+    local run = base .. ':r:' .. key
+    if not redis.call('HGET', run, 'kind') then
+      redis.call('HSET', run, 'kind', 'prefetch')
+    end
+    redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2], 'token', ARGV[7] .. '.' .. taken)
+    redis.call('PEXPIRE', run, ARGV[5])
+    redis.call('ZADD', KEYS[1], ARGV[4], key)
+    computations = computations + 1
+    n = n + 1
+    reply[n] = payload
   end
-  redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2], 'token', ARGV[7] .. '.' .. taken)
-  redis.call('PEXPIRE', run, ARGV[5])
-  redis.call('ZADD', KEYS[1], ARGV[4], key)
-  computations = computations + 1
-  n = n + 1
-  reply[n] = payload
 end
 for replies in pairs(replyLists) do
   redis.call('PEXPIRE', replies, ARGV[6])

@@ -23,6 +23,9 @@
 local base = ARGV[1]
 local reply = {}
 local misses = 0
+-- Once the idle list is found empty it stays empty for the rest of this script: no
+-- LPOP per request under load, when no server is idle.
+local idleLeft = true
 for i = 5, #ARGV, 2 do
   local key, payload = ARGV[i], ARGV[i + 1]
   local cached = redis.call('GET', base .. ':v:' .. key)
@@ -37,7 +40,8 @@ for i = 5, #ARGV, 2 do
     redis.call('PEXPIRE', waiters, ARGV[4])
     local state = redis.call('HGET', run, 'state')
     if not state then
-      local server = redis.call('LPOP', base .. ':idle')
+      local server = idleLeft and redis.call('LPOP', base .. ':idle')
+      idleLeft = server and true or false
       if server then
         redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload, 'inbox', server)
         redis.call('RPUSH', base .. ':in:' .. server, payload)
