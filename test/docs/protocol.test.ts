@@ -272,6 +272,28 @@ describe('a foreign program following docs/protocol.md', () => {
     ]);
   });
 
+  it('a record made again without a kind counts as a prefetch: swept to the prefetch queue, promoted by a get', async () => {
+    const base = baseOf('foreign-kindless');
+    const now = Date.now();
+    // Two payloads whose records ran out of TTL while queued: taken by complete, their
+    // records are made again with no kind.
+    await foreign.rpush(`${base}:q`, '[1]\n', '[2]\n');
+    const taken = await foreign.eval(
+      lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
+      base, 'kindless-server', 2, now - 1, 100_000, 60_000, 'tok',
+    );
+    expect(taken).toEqual(['[1]\n', '[2]\n']);
+    expect(await foreign.hget(`${base}:r:[1]`, 'kind')).toBeNull();
+    // A get joins [2] while it runs: it is a get now.
+    expect((await registerGet(foreign, 'foreign-kindless', 'kindless-client', [2])).reply).toBe(0);
+    expect(await foreign.hget(`${base}:r:[2]`, 'kind')).toBe('get');
+    // Both leases have lapsed (deadline now - 1): [1], nobody's get, goes to the
+    // prefetch queue; [2] to the get queue.
+    await foreign.eval(lua('sweep-3'), 3, `${base}:pending`, `${base}:q`, `${base}:p`, base, now, now + 5_000, 100, 100_000);
+    expect(await foreign.lrange(`${base}:p`, 0, -1)).toEqual(['[1]\n']);
+    expect(await foreign.lrange(`${base}:q`, 0, -1)).toEqual(['[2]\n']);
+  });
+
   it('forgets with the invalidate script: the sharded message, the dependents, level by level', async () => {
     expect(await clients.get('outer', [3])).toBe(9);
     const squareBase = baseOf('square');

@@ -14,10 +14,8 @@
 -- ARGV[8] with BASE: '1' if the server still has room after taking this request (it
 --         goes to the front of BASE:idle), '0' if not (it leaves BASE:idle)
 -- Reply: 1.
-if not redis.call('HGET', KEYS[1], 'kind') then
-  -- Its record expired while it sat in a long queue: nobody waits, compute it anyway.
-  redis.call('HSET', KEYS[1], 'kind', 'prefetch')
-end
+-- A record whose TTL ran out while it sat in a long queue is made again here without
+-- a kind: a record with no kind counts as a prefetch (nobody waited when it was made).
 redis.call('HSET', KEYS[1], 'state', 'running', 'payload', ARGV[2], 'owner', ARGV[3], 'token', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])

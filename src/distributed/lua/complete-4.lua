@@ -103,9 +103,7 @@ while taken < want do
     taken = taken + 1
     local key = string.match(payload, '^[^\n]*')
     local run = base .. ':r:' .. key
-    if not redis.call('HGET', run, 'kind') then
-      redis.call('HSET', run, 'kind', 'prefetch')
-    end
+    -- As in claim: a record made again here has no kind, which counts as a prefetch.
     redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2], 'token', ARGV[7] .. '.' .. taken)
     redis.call('PEXPIRE', run, ARGV[5])
     redis.call('ZADD', KEYS[1], ARGV[4], key)

@@ -51,7 +51,8 @@ for i = 5, #ARGV, 2 do
       end
       redis.call('PEXPIRE', run, ARGV[4])
       redis.call('ZADD', base .. ':pending', ARGV[3], key)
-    elseif redis.call('HGET', run, 'kind') == 'prefetch' then
+    elseif redis.call('HGET', run, 'kind') ~= 'get' then
+      -- A prefetch (or a record with no kind, which counts as one) becomes a get.
       redis.call('HSET', run, 'kind', 'get')
       if state == 'queued' and redis.call('LREM', base .. ':p', 1, payload) > 0 then
         redis.call('RPUSH', base .. ':q', payload)
