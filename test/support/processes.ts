@@ -31,10 +31,16 @@ export function startNode(script: string, args: readonly string[], env: Record<s
   });
   children.add(child);
   let out = '';
+  // Lines are matched per stream and only once complete: a long line arrives in several
+  // chunks, and what the other stream writes meanwhile must not land inside it (seen: a
+  // 36 KB result line cut short, its JSON unreadable).
+  const streams = { stdout: '', stderr: '' };
   const lineWaiters: Array<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
+  const completeLines = (text: string): string[] => text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
   const scan = (): void => {
+    const lines = [...completeLines(streams.stdout), ...completeLines(streams.stderr)];
     for (const waiter of [...lineWaiters]) {
-      for (const line of out.split('\n')) {
+      for (const line of lines) {
         const match = waiter.pattern.exec(line);
         if (match) {
           lineWaiters.splice(lineWaiters.indexOf(waiter), 1);
@@ -44,13 +50,22 @@ export function startNode(script: string, args: readonly string[], env: Record<s
       }
     }
   };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    scan();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
+  for (const name of ['stdout', 'stderr'] as const) {
+    const stream = child[name];
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      out += chunk;
+      streams[name] += chunk;
+      scan();
+    });
+    // A last line without a newline still counts once the stream ends.
+    stream?.on('end', () => {
+      if (streams[name] !== '' && !streams[name].endsWith('\n')) {
+        streams[name] += '\n';
+        scan();
+      }
+    });
+  }
   const exited = new Promise<number | string>((resolve) => {
     child.on('exit', (code, signal) => {
       children.delete(child);
