@@ -44,10 +44,11 @@ export interface ServiceKeys {
   readonly invalidated: string;
   /** The cached result of a request. */
   value(requestKey: string): string;
-  /** A request's record while queued or running (a hash: state, payload, owner, token). */
+  /**
+   * A request's record while queued or running (a hash: state, payload, owner, token,
+   * and a field `w:CLIENTID` for each client waiting for it).
+   */
   run(requestKey: string): string;
-  /** Ids of the clients waiting for a request (a set). */
-  waiters(requestKey: string): string;
   /** Computations that read a request's result, "SERVICE\nREQUESTKEY" each (a set). */
   dependents(requestKey: string): string;
   /** Where the results a client waits for are pushed (a list). */
@@ -94,7 +95,6 @@ export function serviceKeys(prefix: string, service: string): ServiceKeys {
     invalidated: `${base}:invalidated`,
     value: (requestKey) => `${base}:v:${requestKey}`,
     run: (requestKey) => `${base}:r:${requestKey}`,
-    waiters: (requestKey) => `${base}:w:${requestKey}`,
     dependents: (requestKey) => `${base}:d:${requestKey}`,
     replies: (clientId) => `${base}:reply:${clientId}`,
     inbox: (serverId) => `${base}:in:${serverId}`,

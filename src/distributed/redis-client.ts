@@ -276,7 +276,7 @@ export class ServiceClient {
     if (list === undefined || !list.delete(waiter) || list.size > 0) return;
     this.waiting.delete(requestKey);
     this.payloads.delete(requestKey);
-    this.connection.main.srem(this.keys.waiters(requestKey), this.clientId).catch(() => {});
+    this.connection.main.hdel(this.keys.run(requestKey), `w:${this.clientId}`).catch(() => {});
   }
 
   /** Starts the loop that receives replies, once. */

@@ -144,8 +144,9 @@ describe('server faults', () => {
     return { child, results };
   }
 
-  /** How many client processes wait for the request (its waiter set in Redis). */
-  const waiters = (args: unknown[]): Promise<number> => raw.scard(KEYS.waiters(requestKeyOf(canonicalKey(args))));
+  /** How many client processes wait for the request (the w:CLIENTID fields of its record in Redis). */
+  const waiters = async (args: unknown[]): Promise<number> =>
+    (await raw.hkeys(KEYS.run(requestKeyOf(canonicalKey(args))))).filter((field) => field.startsWith('w:')).length;
   const computed = async (tag: string): Promise<number> => Number(await raw.hget('computations', tag));
   const started = (server: Child, tag: string): boolean => new RegExp(`^start ${tag} `, 'm').test(server.output());
   const serverId = (server: Child): string => /^ready (\S+)$/m.exec(server.output())?.[1] ?? '?';

@@ -13,7 +13,7 @@
 -- KEYS[2] stats      counters
 -- KEYS[3] gets       get queue
 -- KEYS[4] prefetches prefetch queue
--- ARGV[1] base (PREFIX:{TAG}): value, run, waiter and reply keys are built from it
+-- ARGV[1] base (PREFIX:{TAG}): value, run and reply keys are built from it
 -- ARGV[2] server id
 -- ARGV[3] TAKE: how many next requests to take at most
 -- ARGV[4] lease deadline score for the requests taken (ms)
@@ -37,8 +37,23 @@ local inbox = base .. ':in:' .. ARGV[2]
 for i = 8, #ARGV, 6 do
   local key, token, envelope = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local run = base .. ':r:' .. key
-  local fields = redis.call('HMGET', run, 'token', 'stale')
-  local owner, stale = fields[1], fields[2]
+  -- The whole record in one call: token, stale flag, payload and the waiting clients
+  -- (a field w:CLIENTID each).
+  local fields = redis.call('HGETALL', run)
+  local owner, stale, payload = nil, nil, nil
+  local waiters = {}
+  for f = 1, #fields, 2 do
+    local name = fields[f]
+    if string.byte(name, 1) == 119 and string.byte(name, 2) == 58 then -- 'w:'
+      waiters[#waiters + 1] = string.sub(name, 3)
+    elseif name == 'token' then
+      owner = fields[f + 1]
+    elseif name == 'stale' then
+      stale = fields[f + 1]
+    elseif name == 'payload' then
+      payload = fields[f + 1]
+    end
+  end
   local unclaimed = ARGV[i + 5] == '1' and not owner
   if unclaimed then
     computations = computations + 1
@@ -49,14 +64,13 @@ for i = 8, #ARGV, 6 do
     -- Saved over while it ran: the saved result is the answer.
     envelope = saved
   end
-  if (owner == token or unclaimed) and stale and not saved and redis.call('SCARD', base .. ':w:' .. key) > 0
+  if (owner == token or unclaimed) and stale and not saved and #waiters > 0
       and redis.call('HINCRBY', run, 'recomputes', 1) <= 3 then
     -- Something it read changed while it ran: its result mixes old and new inputs.
     -- Compute it again before answering anyone (a request that keeps going stale is
     -- answered, uncached, after three tries).
     redis.call('HDEL', run, 'stale', 'owner', 'token')
     redis.call('HSET', run, 'state', 'queued')
-    local payload = redis.call('HGET', run, 'payload')
     if payload then
       redis.call('RPUSH', KEYS[3], payload)
       redis.call('ZADD', KEYS[1], ARGV[4], key)
@@ -66,8 +80,6 @@ for i = 8, #ARGV, 6 do
     if tonumber(ARGV[i + 3]) > 0 and not stale then
       redis.call('SET', base .. ':v:' .. key, envelope, 'PX', ARGV[i + 3])
     end
-    local waiterKey = base .. ':w:' .. key
-    local waiters = redis.call('SMEMBERS', waiterKey)
     local message = key .. '\n' .. envelope
     for _, id in ipairs(waiters) do
       local replies = base .. ':reply:' .. id
@@ -75,7 +87,7 @@ for i = 8, #ARGV, 6 do
       replyLists[replies] = true
     end
     delivered = #waiters
-    redis.call('DEL', run, waiterKey)
+    redis.call('DEL', run)
     redis.call('ZREM', KEYS[1], key)
     if ARGV[i + 4] == '1' then
       redis.call('HINCRBY', KEYS[2], 'errors', 1)

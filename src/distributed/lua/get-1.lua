@@ -9,10 +9,11 @@
 -- ARGV[1] base    PREFIX:{TAG}
 -- ARGV[2] client id
 -- ARGV[3] deadline score for the pending set (now + queue grace, ms)
--- ARGV[4] ttl of run and waiter records (ms)
+-- ARGV[4] ttl of run records (ms)
 -- ARGV[5..] two fields per request: request key, payload (request key, newline,
 --           canonical arguments if the key is hashed)
--- Keys used: BASE:v:KEY, BASE:r:KEY (run record), BASE:w:KEY (waiters), BASE:q (gets),
+-- Keys used: BASE:v:KEY, BASE:r:KEY (run record, with a field w:CLIENTID per waiting
+-- client), BASE:q (gets),
 -- BASE:p (prefetches), BASE:pending, BASE:stats (misses; hits are counted by clients),
 -- BASE:idle (servers waiting on their inbox, most recently idle first), BASE:in:SERVERID.
 -- A new request goes to the inbox of the most recently idle server, if any, else to the
@@ -35,27 +36,29 @@ for i = 5, #ARGV, 2 do
     misses = misses + 1
     reply[#reply + 1] = 0
     local run = base .. ':r:' .. key
-    local waiters = base .. ':w:' .. key
-    redis.call('SADD', waiters, ARGV[2])
-    redis.call('PEXPIRE', waiters, ARGV[4])
+    -- The client waits: a field w:CLIENTID of the run record, which lives as long as it.
+    local waiter = 'w:' .. ARGV[2]
     local state = redis.call('HGET', run, 'state')
     if not state then
       local server = idleLeft and redis.call('LPOP', base .. ':idle')
       idleLeft = server and true or false
       if server then
-        redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload, 'inbox', server)
+        redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload, waiter, '1', 'inbox', server)
         redis.call('RPUSH', base .. ':in:' .. server, payload)
       else
-        redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload)
+        redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload, waiter, '1')
         redis.call('RPUSH', base .. ':q', payload)
       end
       redis.call('PEXPIRE', run, ARGV[4])
       redis.call('ZADD', base .. ':pending', ARGV[3], key)
-    elseif redis.call('HGET', run, 'kind') ~= 'get' then
-      -- A prefetch (or a record with no kind, which counts as one) becomes a get.
-      redis.call('HSET', run, 'kind', 'get')
-      if state == 'queued' and redis.call('LREM', base .. ':p', 1, payload) > 0 then
-        redis.call('RPUSH', base .. ':q', payload)
+    else
+      redis.call('HSET', run, waiter, '1')
+      if redis.call('HGET', run, 'kind') ~= 'get' then
+        -- A prefetch (or a record with no kind, which counts as one) becomes a get.
+        redis.call('HSET', run, 'kind', 'get')
+        if state == 'queued' and redis.call('LREM', base .. ':p', 1, payload) > 0 then
+          redis.call('RPUSH', base .. ':q', payload)
+        end
       end
     end
   end

@@ -4,7 +4,7 @@
 -- KEYS[1] pending sorted set of queued/running requests by deadline
 -- ARGV[1] base (PREFIX:{TAG})
 -- ARGV[2] new lease deadline score (ms)
--- ARGV[3] ttl of run and waiter records (ms)
+-- ARGV[3] ttl of run records, which hold the waiters too (ms)
 -- ARGV[4], ARGV[5], ... pairs of request key and token
 -- Reply: the request keys whose lease this server lost (taken over, or gone).
 local lost = {}
@@ -14,7 +14,6 @@ for i = 4, #ARGV, 2 do
   if token == ARGV[i + 1] then
     redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
     redis.call('PEXPIRE', run, ARGV[3])
-    redis.call('PEXPIRE', ARGV[1] .. ':w:' .. ARGV[i], ARGV[3])
   elseif token then
     -- Claimed by another computation (or not claimed yet by this one: then keep it).
     lost[#lost + 1] = ARGV[i]
