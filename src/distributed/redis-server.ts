@@ -416,8 +416,9 @@ export class RedisServer implements ServerHandle {
       this.timings.replyTtlMs,
       prefix,
     ];
+    // One argument per request (complete-4.lua): TOKEN, TTL, FLAGS, then KEY \n ENVELOPE.
     for (const c of batch) {
-      args.push(c.requestKey, c.token, c.envelope, c.ttlMs, c.failed ? '1' : '0', c.unclaimed ? '1' : '0');
+      args.push(`${c.token}\t${c.ttlMs}\t${c.failed ? '1' : '0'}${c.unclaimed ? '1' : '0'}\t${c.requestKey}\n${c.envelope}`);
     }
     let reply: (number | string)[];
     try {

@@ -127,7 +127,7 @@ class Complete implements fc.AsyncCommand<Model, Real> {
     const reply = (await real.redis.eval(
       SCRIPTS.complete, 4, K.pending, K.stats, K.gets, K.prefetches,
       K.base, this.id, 1, model.now + LEASE, LONG, LONG, prefix,
-      done.key, done.token, `0j${JSON.stringify(done.key)}`, 0, '0', '0',
+      `${done.token}\t0\t00\t${done.key}\n0j${JSON.stringify(done.key)}`,
     )) as Array<number | string>;
     const delivered = reply[0] as number;
     if (delivered > 0) {
@@ -169,7 +169,7 @@ class Leave implements fc.AsyncCommand<Model, Real> {
       const reply = (await real.redis.eval(
         SCRIPTS.complete, 4, K.pending, K.stats, K.gets, K.prefetches,
         K.base, this.id, 0, model.now + LEASE, LONG, LONG, `${this.id}.stop`,
-        done.key, done.token, `0j${JSON.stringify(done.key)}`, 0, '0', '0',
+        `${done.token}\t0\t00\t${done.key}\n0j${JSON.stringify(done.key)}`,
       )) as number[];
       if ((reply[0] as number) > 0) model.requests.set(done.key, true);
     }

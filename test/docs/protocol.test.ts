@@ -231,13 +231,14 @@ describe('a foreign program following docs/protocol.md', () => {
     // The JSON subset of the encoding is JSON: enough for this server's arguments.
     const [arg] = JSON.parse(canonical) as [{ x: number; w: string }];
     const envelope = '0j' + JSON.stringify(`${arg.w} ${arg.x + 1}`);
-    // One finished request, never claimed, cached for a minute; take nothing next.
+    // One finished request (TOKEN TAB TTL TAB FLAGS TAB KEY NEWLINE ENVELOPE): not a
+    // failure, never claimed, cached for a minute; take nothing next.
     const reply = await foreign.eval(
       lua('complete-4'),
       4,
       `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
       base, 'foreign-server', 0, Date.now() + 5_000, 100_000, 60_000, 'tok',
-      key, 'tok.0', envelope, 60_000, '0', '1',
+      `tok.0\t60000\t01\t${key}\n${envelope}`,
     );
     expect(reply).toEqual([1]); // one waiter answered
     await expect(pending).resolves.toBe('hi 2');
@@ -346,7 +347,7 @@ describe('a foreign program following docs/protocol.md', () => {
     await foreign.eval(
       lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
       base, 'foreign-server', 0, Date.now() + 5_000, 100_000, 60_000, 'tok',
-      key, 'tok.0', '1' + JSON.stringify(report), 0, '1', '1',
+      `tok.0\t0\t11\t${key}\n1${JSON.stringify(report)}`,
     );
     const error = await pending;
     expect(error).toBeInstanceOf(RemoteError);

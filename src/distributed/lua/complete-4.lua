@@ -20,8 +20,11 @@
 -- ARGV[5] ttl of run records (ms)
 -- ARGV[6] ttl of reply lists (ms)
 -- ARGV[7] token prefix for the requests taken: the i-th gets PREFIX.i
--- ARGV[8..] six fields per finished request: request key, token, result envelope,
---           cache ttl in ms (0: not cached), '1' if an error, '1' if never claimed
+-- ARGV[8..] one per finished request: TOKEN TAB TTL TAB FLAGS TAB KEY NEWLINE ENVELOPE,
+--           TTL the cache ttl in ms (0: not cached), FLAGS two characters: '1' if an
+--           error (else '0'), '1' if never claimed (else '0'). One argument, not six:
+--           the server's Redis client builds and sends one string per request, and
+--           KEY NEWLINE ENVELOPE is the reply entry as it goes to the clients.
 -- Reply: {delivered_1, ..., delivered_n, next payload_1, ...}: delivered_i is the
 -- number of waiters answered for request i, -1 when its computation was taken over and
 -- its result dropped, or -2 when it went stale while running and was queued again; the
@@ -34,8 +37,17 @@ local computations = 0
 local replyLists = {}
 local direct = redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1
 local inbox = base .. ':in:' .. ARGV[2]
-for i = 8, #ARGV, 6 do
-  local key, token, envelope = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+for i = 8, #ARGV do
+  local field = ARGV[i]
+  local tab1 = string.find(field, '\t', 1, true)
+  local tab2 = string.find(field, '\t', tab1 + 1, true)
+  local token = string.sub(field, 1, tab1 - 1)
+  local ttl = tonumber(string.sub(field, tab1 + 1, tab2 - 1))
+  local failed = string.byte(field, tab2 + 1) == 49 -- '1'
+  local neverClaimed = string.byte(field, tab2 + 2) == 49
+  local message = string.sub(field, tab2 + 4)
+  local newline = string.find(message, '\n', 1, true)
+  local key = string.sub(message, 1, newline - 1)
   local run = base .. ':r:' .. key
   -- The whole record in one call: token, stale flag, payload and the waiting clients
   -- (a field w:CLIENTID each).
@@ -54,7 +66,7 @@ for i = 8, #ARGV, 6 do
       payload = fields[f + 1]
     end
   end
-  local unclaimed = ARGV[i + 5] == '1' and not owner
+  local unclaimed = neverClaimed and not owner
   if unclaimed then
     computations = computations + 1
   end
@@ -62,7 +74,7 @@ for i = 8, #ARGV, 6 do
   local saved = stale and redis.call('GET', base .. ':v:' .. key)
   if (owner == token or unclaimed) and saved then
     -- Saved over while it ran: the saved result is the answer.
-    envelope = saved
+    message = key .. '\n' .. saved
   end
   if (owner == token or unclaimed) and stale and not saved and #waiters > 0
       and redis.call('HINCRBY', run, 'recomputes', 1) <= 3 then
@@ -77,10 +89,9 @@ for i = 8, #ARGV, 6 do
     end
     delivered = -2
   elseif owner == token or unclaimed then
-    if tonumber(ARGV[i + 3]) > 0 and not stale then
-      redis.call('SET', base .. ':v:' .. key, envelope, 'PX', ARGV[i + 3])
+    if ttl > 0 and not stale then
+      redis.call('SET', base .. ':v:' .. key, string.sub(message, newline + 1), 'PX', ttl)
     end
-    local message = key .. '\n' .. envelope
     for _, id in ipairs(waiters) do
       local replies = base .. ':reply:' .. id
       redis.call('RPUSH', replies, message)
@@ -89,7 +100,7 @@ for i = 8, #ARGV, 6 do
     delivered = #waiters
     redis.call('DEL', run)
     redis.call('ZREM', KEYS[1], key)
-    if ARGV[i + 4] == '1' then
+    if failed then
       redis.call('HINCRBY', KEYS[2], 'errors', 1)
     end
   end
