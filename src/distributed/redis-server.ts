@@ -449,10 +449,9 @@ export class RedisServer implements ServerHandle {
       );
       const payload = reply[batch.length + i];
       if (typeof payload === 'string') {
-        const token = `${prefix}.${i + 1}`;
-        const parsed = parsePayload(payload);
-        if (parsed !== undefined) this.inFlight.set(parsed.requestKey, token);
-        nexts.push({ payload, token });
+        // Leased (inFlight) by computeNow, which runs for it before any timer can: the
+        // slot is its own, nothing to wait for.
+        nexts.push({ payload, token: `${prefix}.${i + 1}` });
       } else {
         nexts.push(NO_NEXT);
       }
