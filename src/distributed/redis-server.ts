@@ -14,6 +14,7 @@ import { popManyForLoop } from './blocking.js';
 import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
 import { encodeFailure, encodeValue } from './envelope.js';
+import { ServerHandlerContext } from './handler-context.js';
 import { isKept } from './keep.js';
 import { bytesOver, TooLargeError } from './errors/too-large-error.js';
 import { log as debugLog } from '../log/index.js';
@@ -462,21 +463,8 @@ export class RedisServer implements ServerHandle {
   /** Runs the handler in its frame: its value, or its promise. */
   private compute(requestKey: string, args: Args): unknown {
     const frame: RequestFrame = { request: { service: this.service, args }, pool: this.pool, awaiting: 0 };
-    const abortions = this.abortions;
-    // The signal is made only if the handler asks for it: most never do.
-    let controller: AbortController | undefined;
-    const ctx = {
-      service: this.service,
-      args,
-      get signal(): AbortSignal {
-        if (controller === undefined) {
-          controller = new AbortController();
-          abortions.set(requestKey, controller);
-        }
-        return controller.signal;
-      },
-    };
     // Its abort controller, if it asked for one, is dropped when its completion is made.
+    const ctx = new ServerHandlerContext(this.service, args, requestKey, this.abortions);
     return runInFrame(frame, () => this.handler(args, ctx));
   }
 
