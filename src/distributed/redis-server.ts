@@ -16,6 +16,7 @@ import type { Connection, RedisClient } from './connection.js';
 import { encodeFailure, encodeValue } from './envelope.js';
 import { ServerHandlerContext } from './handler-context.js';
 import { isKept } from './keep.js';
+import { isThenable } from '../reactive/thenable.js';
 import { bytesOver, TooLargeError } from './errors/too-large-error.js';
 import { log as debugLog } from '../log/index.js';
 import { parsePayload, type ServiceKeys } from './keys.js';
@@ -49,10 +50,6 @@ interface Completion {
 /** The request a slot computes next, if `complete` handed one back. */
 type Next = { readonly payload: string | false; readonly token: string };
 const NO_NEXT: Next = { payload: false, token: '' };
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /** The longest pause between two sweeps of a server, before jitter (ms). */
 const SWEEP_EVERY_MS = 500;
@@ -394,6 +391,12 @@ export class RedisServer implements ServerHandle {
     let nexts: Next[];
     try {
       nexts = await this.sendCompletions(batch);
+    } catch (error) {
+      // Not expected (sendCompletions answers Redis's failures itself), but a slot that
+      // never ends would hold stop() for ever: free them, the leases lapse.
+      this.log(`could not complete a batch: ${(error as Error).message}`);
+      for (const c of batch) this.inFlight.delete(c.requestKey);
+      nexts = batch.map(() => NO_NEXT);
     } finally {
       this.completing--;
     }

@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RequestRef } from './errors/remote-error.js';
+import { isThenable } from '../reactive/thenable.js';
 
 /** A counting semaphore whose waiters are served in arrival order. */
 export class SlotPool {
@@ -91,11 +92,11 @@ export function runInFrame<T>(frame: RequestFrame, fn: () => T): T {
     active--;
     throw error;
   }
-  if (result !== null && typeof (result as { then?: unknown } | undefined)?.then === 'function') {
+  if (isThenable(result)) {
     const done = (): void => {
       active--;
     };
-    (result as unknown as PromiseLike<unknown>).then(done, done);
+    result.then(done, done);
   } else {
     active--;
   }

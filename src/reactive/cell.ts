@@ -22,6 +22,7 @@ import {
 import { InputImpl } from './input.js';
 import { installObservableInterop } from './observable.js';
 import type { CellOptions, EqualityFn } from './options.js';
+import { isThenable } from './thenable.js';
 
 /** One run of an async cell: its abort signal and the Promise its readers hold. */
 class AsyncRun<T> {
@@ -79,14 +80,7 @@ class RunContext implements CellContext {
   }
 }
 
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  const type = typeof value;
-  return (
-    (type === 'object' || type === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
+export { isThenable };
 
 const PENDING_INITIAL: AsyncState<never> = Object.freeze({ status: 'pending', value: undefined, error: undefined });
 const SUPERSEDED = 'This run of the cell was superseded by a newer one';
