@@ -96,7 +96,8 @@ export interface RedisStoreOptions {
    * How long a queued request waits before a sweep checks that it is still queued; a
    * request that a server took off the queue and died before claiming is queued again
    * after it. Default: `leaseMs`, so such a request restarts as soon as a killed
-   * server's computations do.
+   * server's computations do. A computation whose server died restarts once its lease
+   * has lapsed and, when this is longer than the lease, this long after it was queued.
    */
   readonly queueGraceMs?: number;
   /** Encodes results. Default: JSON values and byte arrays (`defaultCodec`). */

@@ -274,6 +274,73 @@ describe('a foreign program following docs/protocol.md', () => {
     ]);
   });
 
+  it('taking a request writes its lease into the record; the sweep moves a due entry to the lease, renew extends it', async () => {
+    const service = 'foreign-leased';
+    const base = baseOf(service);
+    const now = Date.now();
+    // A get queues [1] with its grace deadline 500 ms ahead; a record TTL of 100 s.
+    const run = `${base}:r:[1]`;
+    await foreign.eval(lua('get-1'), 1, `${base}:v:[1]`, base, 'leased-client', now + 500, 100_000, '[1]', '[1]\n');
+    const ttlQueued = await foreign.pttl(run);
+    // A server takes it with a lease 3 s ahead: the lease is a field; the pending entry
+    // keeps the grace deadline and the record its TTL (no commands spent on either).
+    const taken = await foreign.eval(
+      lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
+      base, 'leased-server', 1, now + 3_000, 100_000, 60_000, 'tok',
+    );
+    expect(taken).toEqual(['[1]\n']);
+    expect(await foreign.hmget(run, 'state', 'owner', 'token', 'lease')).toEqual(['running', 'leased-server', 'tok.1', String(now + 3_000)]);
+    expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 500));
+    expect(await foreign.pttl(run)).toBeLessThanOrEqual(ttlQueued);
+    // A sweep after the grace deadline, within the lease: not queued again; its entry moves to the lease.
+    const sweep = (at: number): Promise<unknown> =>
+      foreign.eval(lua('sweep-3'), 3, `${base}:pending`, `${base}:q`, `${base}:p`, base, at, at + 5_000, 100, 100_000);
+    expect(await sweep(now + 1_000)).toEqual([0, 1, 1]);
+    expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 3_000));
+    expect(await foreign.llen(`${base}:q`)).toBe(0);
+    // The server renews its lease to 8 s ahead: a sweep at 4 s moves the entry again.
+    expect(await foreign.eval(lua('renew-1'), 1, `${base}:pending`, base, now + 8_000, 100_000, '[1]', 'tok.1')).toEqual([]);
+    expect(await sweep(now + 4_000)).toEqual([0, 1, 1]);
+    expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 8_000));
+    // Past the renewed lease, its server is taken for lost: queued again at the front.
+    expect(await sweep(now + 9_000)).toEqual([1, 1, 1]);
+    expect(await foreign.lrange(`${base}:q`, 0, -1)).toEqual(['[1]\n']);
+    expect(await foreign.hgetall(run)).toEqual({ state: 'queued', kind: 'get', payload: '[1]\n', 'w:leased-client': '1' });
+  });
+
+  it('complete answers each waiter once per request, in one push per client, however often the request comes in the call', async () => {
+    const base = baseOf('foreign-twice');
+    const now = Date.now();
+    await foreign.eval(lua('get-1'), 1, `${base}:v:[1]`, base, 'twice-a', now + 5_000, 100_000, '[1]', '[1]\n', '[2]', '[2]\n');
+    await foreign.eval(lua('get-1'), 1, `${base}:v:[2]`, base, 'twice-b', now + 5_000, 100_000, '[2]', '[2]\n');
+    const reply = await foreign.eval(
+      lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
+      base, 'twice-server', 0, now + 5_000, 100_000, 60_000, 'tok',
+      `x.1\t0\t01\t[1]\n0j1`, `x.2\t0\t01\t[2]\n0j2`, `x.3\t0\t01\t[1]\n0j1`,
+    );
+    // [1] answered its one waiter, [2] its two; the second [1] found no record left.
+    expect(reply).toEqual([1, 2, 0]);
+    expect(await foreign.lrange(`${base}:reply:twice-a`, 0, -1)).toEqual(['[1]\n0j1', '[2]\n0j2']);
+    expect(await foreign.lrange(`${base}:reply:twice-b`, 0, -1)).toEqual(['[2]\n0j2']);
+    expect(await foreign.exists(`${base}:r:[1]`, `${base}:r:[2]`)).toBe(0);
+    expect(await foreign.zcard(`${base}:pending`)).toBe(0);
+  });
+
+  it('a record that lapsed while queued is made again when taken, with a TTL and a pending entry at its lease', async () => {
+    const base = baseOf('foreign-remade');
+    const now = Date.now();
+    await foreign.rpush(`${base}:q`, '[1]\n');
+    await foreign.eval(lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`, base, 'remade-server', 1, now + 3_000, 100_000, 60_000, 'tok');
+    const ttl = await foreign.pttl(`${base}:r:[1]`);
+    expect(ttl).toBeGreaterThan(90_000);
+    expect(ttl).toBeLessThanOrEqual(100_000);
+    expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 3_000));
+    // The same through claim (a server that popped the request itself).
+    await foreign.eval(lua('claim-3'), 3, `${base}:r:[2]`, `${base}:pending`, `${base}:stats`, '[2]', '[2]\n', 'remade-server', 'tok.2', now + 4_000, 100_000);
+    expect(await foreign.pttl(`${base}:r:[2]`)).toBeGreaterThan(90_000);
+    expect(await foreign.zscore(`${base}:pending`, '[2]')).toBe(String(now + 4_000));
+  });
+
   it('a record made again without a kind counts as a prefetch: swept to the prefetch queue, promoted by a get', async () => {
     const base = baseOf('foreign-kindless');
     const now = Date.now();

@@ -16,8 +16,8 @@
 -- ARGV[1] base (PREFIX:{TAG}): value, run and reply keys are built from it
 -- ARGV[2] server id
 -- ARGV[3] TAKE: how many next requests to take at most
--- ARGV[4] lease deadline score for the requests taken (ms)
--- ARGV[5] ttl of run records (ms)
+-- ARGV[4] lease deadline for the requests taken (ms): their records' `lease` field
+-- ARGV[5] ttl of a run record made again (ms)
 -- ARGV[6] ttl of reply lists (ms)
 -- ARGV[7] token prefix for the requests taken: the i-th gets PREFIX.i
 -- ARGV[8..] one per finished request: TOKEN TAB TTL TAB FLAGS TAB KEY NEWLINE ENVELOPE,
@@ -29,12 +29,41 @@
 -- number of waiters answered for request i, -1 when its computation was taken over and
 -- its result dropped, or -2 when it went stale while running and was queued again; the
 -- payloads taken follow.
+--
+-- What can be one command for the whole call is: one DEL of the finished records, one
+-- ZREM and one ZADD on the pending set, one RPUSH per waiting client. Each Redis command
+-- run from a script has a fixed cost well above what one more argument costs.
 local base = ARGV[1]
 local reply = {}
+
+-- Calls a variadic command with a fixed head and a list of arguments, in chunks that
+-- stay below what Lua's unpack can spread on its stack.
+local function variadic(head, list, stride)
+  local chunk = 4000 - 4000 % stride
+  local first = 1
+  while first <= #list do
+    local last = math.min(first + chunk - 1, #list)
+    local args = {}
+    for h = 1, #head do
+      args[h] = head[h]
+    end
+    for a = first, last do
+      args[#args + 1] = list[a]
+    end
+    redis.call(unpack(args))
+    first = last + 1
+  end
+end
+
 local n = 0
 -- Counted and expired once per call, not once per request: fewer commands per request.
 local computations = 0
+-- Reply list -> messages for it, in the order the requests finished.
 local replyLists = {}
+local replyOrder = {}
+local finishedRuns = {}
+local finishedKeys = {}
+local finished = {}
 local direct = redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1
 local inbox = base .. ':in:' .. ARGV[2]
 for i = 8, #ARGV do
@@ -50,8 +79,9 @@ for i = 8, #ARGV do
   local key = string.sub(message, 1, newline - 1)
   local run = base .. ':r:' .. key
   -- The whole record in one call: token, stale flag, payload and the waiting clients
-  -- (a field w:CLIENTID each).
-  local fields = redis.call('HGETALL', run)
+  -- (a field w:CLIENTID each). A request finished earlier in this call counts as having
+  -- no record any more (its DEL waits for the end of this loop).
+  local fields = finished[key] and {} or redis.call('HGETALL', run)
   local owner, stale, payload = nil, nil, nil
   local waiters = {}
   for f = 1, #fields, 2 do
@@ -94,12 +124,18 @@ for i = 8, #ARGV do
     end
     for _, id in ipairs(waiters) do
       local replies = base .. ':reply:' .. id
-      redis.call('RPUSH', replies, message)
-      replyLists[replies] = true
+      local messages = replyLists[replies]
+      if not messages then
+        messages = {}
+        replyLists[replies] = messages
+        replyOrder[#replyOrder + 1] = replies
+      end
+      messages[#messages + 1] = message
     end
     delivered = #waiters
-    redis.call('DEL', run)
-    redis.call('ZREM', KEYS[1], key)
+    finished[key] = true
+    finishedRuns[#finishedRuns + 1] = run
+    finishedKeys[#finishedKeys + 1] = key
     if failed then
       redis.call('HINCRBY', KEYS[2], 'errors', 1)
     end
@@ -107,7 +143,13 @@ for i = 8, #ARGV do
   n = n + 1
   reply[n] = delivered
 end
+-- Before taking: a request taken below may be one that just finished (one computed
+-- without a claim still has its payload in a queue), and the record and deadline its
+-- take makes must stay.
+variadic({ 'DEL' }, finishedRuns, 1)
+variadic({ 'ZREM', KEYS[1] }, finishedKeys, 1)
 local taken = 0
+local leases = {}
 local want = tonumber(ARGV[3])
 -- Its own inbox first: a request sent there chose this server, and would otherwise
 -- wait behind whatever the shared queue gives it. One LMPOP takes what the first
@@ -126,16 +168,28 @@ while taken < want do
     taken = taken + 1
     local key = string.match(payload, '^[^\n]*')
     local run = base .. ':r:' .. key
-    -- As in claim: a record made again here has no kind, which counts as a prefetch.
-    redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2], 'token', ARGV[7] .. '.' .. taken)
-    redis.call('PEXPIRE', run, ARGV[5])
-    redis.call('ZADD', KEYS[1], ARGV[4], key)
+    -- The lease is a field of the record; its pending entry keeps the deadline the
+    -- request was queued with (see sweep-3.lua), and its TTL the one set when it was
+    -- queued, which is many leases long and which sweeps extend while it waits, as
+    -- renewals do while it runs. Only a record made again here, because it lapsed
+    -- while queued, needs both: state and payload are in every record that get,
+    -- prefetch and sweep leave, so if they are new too (more than 3 fields added), the
+    -- record is new. It has no kind, which counts as a prefetch (see claim-3.lua).
+    local added = redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2],
+      'token', ARGV[7] .. '.' .. taken, 'lease', ARGV[4])
+    if added > 3 then
+      redis.call('PEXPIRE', run, ARGV[5])
+      leases[#leases + 1] = ARGV[4]
+      leases[#leases + 1] = key
+    end
     computations = computations + 1
     n = n + 1
     reply[n] = payload
   end
 end
-for replies in pairs(replyLists) do
+variadic({ 'ZADD', KEYS[1] }, leases, 2)
+for _, replies in ipairs(replyOrder) do
+  variadic({ 'RPUSH', replies }, replyLists[replies], 1)
   redis.call('PEXPIRE', replies, ARGV[6])
 end
 if computations > 0 then

@@ -21,23 +21,63 @@
 -- still warm, not whichever idle server has slept longest (Redis's order for blocked
 -- pops). An idle server that died leaves its inbox to the heartbeat and sweep scripts.
 -- Reply: per request, the cached envelope on a hit, or 0 when the client now waits.
+--
+-- What can be one command for the whole call is: one MGET of the cached results, one
+-- RPUSH of the new requests to the get queue, one ZADD of their deadlines. Each Redis
+-- command run from a script has a fixed cost well above what one more argument costs.
 local base = ARGV[1]
+local waiter = 'w:' .. ARGV[2]
+local deadline = ARGV[3]
 local reply = {}
 local misses = 0
+
+-- Calls a variadic command with a fixed head and a list of arguments, in chunks that
+-- stay below what Lua's unpack can spread on its stack.
+local function variadic(head, list, stride)
+  local chunk = 4000 - 4000 % stride
+  local first = 1
+  local replies = {}
+  while first <= #list do
+    local last = math.min(first + chunk - 1, #list)
+    local args = {}
+    for h = 1, #head do
+      args[h] = head[h]
+    end
+    for a = first, last do
+      args[#args + 1] = list[a]
+    end
+    local r = redis.call(unpack(args))
+    if type(r) == 'table' then
+      for _, v in ipairs(r) do
+        replies[#replies + 1] = v
+      end
+    end
+    first = last + 1
+  end
+  return replies
+end
+
+local valueKeys = {}
+for i = 5, #ARGV, 2 do
+  valueKeys[#valueKeys + 1] = base .. ':v:' .. ARGV[i]
+end
+local cached = variadic({ 'MGET' }, valueKeys, 1)
+
 -- Once the idle list is found empty it stays empty for the rest of this script: no
 -- LPOP per request under load, when no server is idle.
 local idleLeft = true
-for i = 5, #ARGV, 2 do
-  local key, payload = ARGV[i], ARGV[i + 1]
-  local cached = redis.call('GET', base .. ':v:' .. key)
-  if cached then
-    reply[#reply + 1] = cached
+local queued = {}
+local deadlines = {}
+for r = 1, #valueKeys do
+  local key, payload = ARGV[3 + 2 * r], ARGV[4 + 2 * r]
+  local hit = cached[r]
+  if hit then
+    reply[r] = hit
   else
     misses = misses + 1
-    reply[#reply + 1] = 0
+    reply[r] = 0
     local run = base .. ':r:' .. key
     -- The client waits: a field w:CLIENTID of the run record, which lives as long as it.
-    local waiter = 'w:' .. ARGV[2]
     local state = redis.call('HGET', run, 'state')
     if not state then
       local server = idleLeft and redis.call('LPOP', base .. ':idle')
@@ -47,22 +87,25 @@ for i = 5, #ARGV, 2 do
         redis.call('RPUSH', base .. ':in:' .. server, payload)
       else
         redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload, waiter, '1')
-        redis.call('RPUSH', base .. ':q', payload)
+        queued[#queued + 1] = payload
       end
       redis.call('PEXPIRE', run, ARGV[4])
-      redis.call('ZADD', base .. ':pending', ARGV[3], key)
+      deadlines[#deadlines + 1] = deadline
+      deadlines[#deadlines + 1] = key
     else
       redis.call('HSET', run, waiter, '1')
       if redis.call('HGET', run, 'kind') ~= 'get' then
         -- A prefetch (or a record with no kind, which counts as one) becomes a get.
         redis.call('HSET', run, 'kind', 'get')
         if state == 'queued' and redis.call('LREM', base .. ':p', 1, payload) > 0 then
-          redis.call('RPUSH', base .. ':q', payload)
+          queued[#queued + 1] = payload
         end
       end
     end
   end
 end
+variadic({ 'RPUSH', base .. ':q' }, queued, 1)
+variadic({ 'ZADD', base .. ':pending' }, deadlines, 2)
 if misses > 0 then
   redis.call('HINCRBY', base .. ':stats', 'misses', misses)
 end

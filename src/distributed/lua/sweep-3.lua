@@ -1,5 +1,8 @@
--- sweep: recover requests whose deadline passed. A running request whose lease
--- lapsed lost its server (killed, or stalled past its lease): queue it again. A queued
+-- sweep: recover requests whose deadline passed. A request's entry in the pending set
+-- keeps the deadline it was queued with when a server takes it (its lease is a field
+-- of its record, set by claim or complete and extended by renew): a running request
+-- found here whose lease has not lapsed moves to its lease; one whose lease lapsed
+-- lost its server (killed, or stalled past its lease): queue it again. A queued
 -- request past its grace is either still waiting in a long queue or in the inbox of a
 -- live idle server (extend it), or was popped by a server that died before claiming it
 -- or sent to the inbox of one that died (queue it again). Nothing is lost.
@@ -25,17 +28,21 @@ local recovered = {}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, key in ipairs(expired) do
   local run = ARGV[1] .. ':r:' .. key
-  local state = redis.call('HGET', run, 'state')
-  local payload = redis.call('HGET', run, 'payload')
+  local fields = redis.call('HMGET', run, 'state', 'payload', 'kind', 'inbox', 'lease')
+  local state, payload, kind, inbox, lease = fields[1], fields[2], fields[3], fields[4], fields[5]
   if not state or not payload then
     redis.call('ZREM', KEYS[1], key)
+  elseif state == 'running' and lease and tonumber(lease) > tonumber(ARGV[2]) then
+    -- Taken and still leased: its entry kept the deadline it was queued with (taking a
+    -- request does not touch the pending set) and now moves to the lease.
+    redis.call('ZADD', KEYS[1], lease, key)
   else
     local queue = KEYS[3]
-    if redis.call('HGET', run, 'kind') == 'get' then
+    if kind == 'get' then
       queue = KEYS[2]
     end
     local waiting = state == 'queued' and redis.call('LPOS', queue, payload)
-    local server = not waiting and state == 'queued' and redis.call('HGET', run, 'inbox')
+    local server = not waiting and state == 'queued' and inbox
     if server then
       -- Sent to an idle server's inbox: still waiting there if that server lives (a
       -- slow one is given the time); a dead server's inbox gives it up.
@@ -51,7 +58,7 @@ for _, key in ipairs(expired) do
     end
     if not waiting then
       redis.call('HSET', run, 'state', 'queued')
-      redis.call('HDEL', run, 'owner', 'token', 'inbox')
+      redis.call('HDEL', run, 'owner', 'token', 'inbox', 'lease')
       requeued = requeued + 1
       recovered[requeued] = { queue, payload }
     end
