@@ -278,10 +278,11 @@ describe('a foreign program following docs/protocol.md', () => {
     const service = 'foreign-leased';
     const base = baseOf(service);
     const now = Date.now();
-    // A get queues [1] with its grace deadline 500 ms ahead; a record TTL of 100 s.
+    // A get queues [1] with its grace deadline 500 ms ahead and a record TTL of 100 s.
     const run = `${base}:r:[1]`;
     await foreign.eval(lua('get-1'), 1, `${base}:v:[1]`, base, 'leased-client', now + 500, 100_000, '[1]', '[1]\n');
     const ttlQueued = await foreign.pttl(run);
+    expect(ttlQueued).toBeGreaterThan(90_000);
     // A server takes it with a lease 3 s ahead: the lease is a field; the pending entry
     // keeps the grace deadline and the record its TTL (no commands spent on either).
     const taken = await foreign.eval(
@@ -292,11 +293,13 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(await foreign.hmget(run, 'state', 'owner', 'token', 'lease')).toEqual(['running', 'leased-server', 'tok.1', String(now + 3_000)]);
     expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 500));
     expect(await foreign.pttl(run)).toBeLessThanOrEqual(ttlQueued);
-    // A sweep after the grace deadline, within the lease: not queued again; its entry moves to the lease.
+    // A sweep after the grace deadline, within the lease: not queued again; its entry
+    // moves to the lease, and the record's TTL is renewed (100 s here).
     const sweep = (at: number): Promise<unknown> =>
       foreign.eval(lua('sweep-3'), 3, `${base}:pending`, `${base}:q`, `${base}:p`, base, at, at + 5_000, 100, 100_000);
     expect(await sweep(now + 1_000)).toEqual([0, 1, 1]);
     expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 3_000));
+    expect(await foreign.pttl(run)).toBeGreaterThan(90_000);
     expect(await foreign.llen(`${base}:q`)).toBe(0);
     // The server renews its lease to 8 s ahead: a sweep at 4 s moves the entry again.
     expect(await foreign.eval(lua('renew-1'), 1, `${base}:pending`, base, now + 8_000, 100_000, '[1]', 'tok.1')).toEqual([]);

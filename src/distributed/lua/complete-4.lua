@@ -168,13 +168,14 @@ while taken < want do
     taken = taken + 1
     local key = string.match(payload, '^[^\n]*')
     local run = base .. ':r:' .. key
-    -- The lease is a field of the record; its pending entry keeps the deadline the
-    -- request was queued with (see sweep-3.lua), and its TTL the one set when it was
-    -- queued, which is many leases long and which sweeps extend while it waits, as
-    -- renewals do while it runs. Only a record made again here, because it lapsed
-    -- while queued, needs both: state and payload are in every record that get,
-    -- prefetch and sweep leave, so if they are new too (more than 3 fields added), the
-    -- record is new. It has no kind, which counts as a prefetch (see claim-3.lua).
+    -- The lease is a field of the record. Its pending entry keeps the deadline the
+    -- request was queued with, and its TTL the one set when it was queued, many leases
+    -- long: sweeps renew the TTL of every request they look at and move a running
+    -- one's entry to its lease, and renewals extend both (see sweep-3.lua). Only a
+    -- record made again here, because it lapsed while queued, needs a TTL and an
+    -- entry now: state and payload are in every record that get, prefetch and sweep
+    -- leave, so if they are new too (more than 3 fields added), the record is new. It
+    -- has no kind, which counts as a prefetch (see claim-3.lua).
     local added = redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2],
       'token', ARGV[7] .. '.' .. taken, 'lease', ARGV[4])
     if added > 3 then

@@ -1,4 +1,5 @@
--- sweep: recover requests whose deadline passed. A request's entry in the pending set
+-- sweep: recover requests whose deadline passed (and renew the TTL of the record of
+-- each request it looks at). A request's entry in the pending set
 -- keeps the deadline it was queued with when a server takes it (its lease is a field
 -- of its record, set by claim or complete and extended by renew): a running request
 -- found here whose lease has not lapsed moves to its lease; one whose lease lapsed
@@ -36,6 +37,7 @@ for _, key in ipairs(expired) do
     -- Taken and still leased: its entry kept the deadline it was queued with (taking a
     -- request does not touch the pending set) and now moves to the lease.
     redis.call('ZADD', KEYS[1], lease, key)
+    redis.call('PEXPIRE', run, ARGV[5])
   else
     local queue = KEYS[3]
     if kind == 'get' then
