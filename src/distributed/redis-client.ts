@@ -7,6 +7,7 @@
  * service at once). Identical gets from this process share one registration.
  */
 import { Batcher } from './batcher.js';
+import { Deadlines, type Deadline } from './deadlines.js';
 import { guardedBlmpop, WatchdogLapse } from './blocking.js';
 import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
@@ -29,15 +30,69 @@ export interface Timings {
   readonly blockSeconds: number;
 }
 
-interface Waiter {
-  readonly args: Args;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+/**
+ * One caller waiting for a request's result: its deadline, its promise's settle
+ * functions and, if it has one, its abort signal. A class rather than closures: a miss
+ * makes one object, not five functions and a timer.
+ */
+class Waiter implements Deadline {
+  /** The deadline no longer matters (settled, or expired): see {@link Deadlines}. */
+  done = false;
+  private settled = false;
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly client: ServiceClient,
+    readonly requestKey: string,
+    readonly args: Args,
+    readonly at: number,
+    readonly timeoutMs: number,
+    private readonly resolveCall: (value: unknown) => void,
+    private readonly rejectCall: (error: unknown) => void,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    if (signal !== undefined) {
+      this.onAbort = () => this.giveUp(signal.reason ?? new Error('aborted'));
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  resolve(value: unknown): void {
+    if (this.settle()) this.resolveCall(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.settle()) this.rejectCall(error);
+  }
+
+  /** Stops waiting (timed out or aborted): leaves the request's waiters, then rejects. */
+  giveUp(error: unknown): void {
+    if (this.settled) return;
+    this.client.leave(this.requestKey, this);
+    this.reject(error);
+  }
+
+  /** Its deadline passed (called by the client's {@link Deadlines}). */
+  expire(): void {
+    this.client.timedOut(this);
+  }
+
+  /** Marks it settled; false if it already was. */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.client.deadlines.settle(this);
+    if (this.onAbort !== undefined) {
+      this.signal?.removeEventListener('abort', this.onAbort);
+      this.onAbort = undefined;
+    }
+    return true;
+  }
 }
 
 export class ServiceClient {
   /** Waiters by request key; the first one registered the request with Redis. */
-  private readonly waiting = new Map<string, Set<Waiter>>();
+  private readonly waiting = new Map<string, Waiter[]>();
   /** The payload each waited-for request was registered with, to register it again. */
   private readonly payloads = new Map<string, string>();
   private listener: RedisClient | undefined;
@@ -67,22 +122,23 @@ export class ServiceClient {
     if (this.hitRate >= 0.5 && signal === undefined && !this.waiting.has(requestKey)) {
       return this.getCachedFirst(requestKey, canonical, args, timeoutMs);
     }
-    return this.wait(requestKey, canonical, args, timeoutMs, signal);
+    return this.wait(requestKey, canonical, args, Date.now() + timeoutMs, timeoutMs, signal);
   }
 
   private getCachedFirst(requestKey: string, canonical: string, args: Args, timeoutMs: number): Promise<unknown> {
-    const started = Date.now();
+    const at = Date.now() + timeoutMs;
     return new Promise<unknown>((resolve, reject) => {
-      // Deadlines of lookups are kept by one sweeping timer, not a timer per call: a hit
-      // is cheap, and creating and cancelling a timer per call is a large part of it.
-      const deadline = {
-        at: started + timeoutMs,
+      const deadline: Deadline = {
+        at,
+        timeoutMs,
+        done: false,
         expire: () => reject(new TimeoutError(this.service, args, timeoutMs, this.connection.trouble)),
       };
-      this.watchDeadline(deadline);
+      this.deadlines.add(deadline);
       this.lookups.call(requestKey).then(
         (envelope) => {
-          this.deadlines.delete(deadline);
+          // Timed out meanwhile: the promise is settled, but a miss still registers below.
+          this.deadlines.settle(deadline);
           if (envelope !== null) {
             this.hitRate += (1 - this.hitRate) / 16;
             this.countHit();
@@ -97,92 +153,43 @@ export class ServiceClient {
           // With no time left the request is still registered (and the wait given up at
           // once), as when a wait times out: the computation goes ahead and its result is
           // there for the next caller, however slow the lookup was.
-          const left = Math.max(0, timeoutMs - (Date.now() - started));
-          this.wait(requestKey, canonical, args, left, undefined, timeoutMs).then(resolve, reject);
+          this.wait(requestKey, canonical, args, at, timeoutMs, undefined).then(resolve, reject);
         },
         (error: unknown) => {
-          this.deadlines.delete(deadline);
+          this.deadlines.settle(deadline);
           reject(error);
         },
       );
     });
   }
 
-  /** Lookups in flight with their deadlines; a sweep every 50 ms expires late ones. */
-  private readonly deadlines = new Set<{ readonly at: number; readonly expire: () => void }>();
-  private deadlineSweep: NodeJS.Timeout | undefined;
-
-  private watchDeadline(deadline: { readonly at: number; readonly expire: () => void }): void {
-    this.deadlines.add(deadline);
-    if (this.deadlineSweep !== undefined) return;
-    this.deadlineSweep = setInterval(() => {
-      const now = Date.now();
-      for (const d of this.deadlines) {
-        if (d.at > now) continue;
-        this.deadlines.delete(d);
-        d.expire();
-      }
-      if (this.deadlines.size === 0) {
-        clearInterval(this.deadlineSweep);
-        this.deadlineSweep = undefined;
-      }
-    }, 50);
-    this.deadlineSweep.unref?.();
-  }
+  /** The deadlines of this client's calls, kept by one timer (see deadlines.ts). */
+  readonly deadlines = new Deadlines();
 
   /** Registers (or joins) a wait for the request's result: the script answers a hit at once. */
-  private wait(
-    requestKey: string,
-    canonical: string,
-    args: Args,
-    timeoutMs: number,
-    signal?: AbortSignal,
-    reportedTimeoutMs = timeoutMs,
-  ): Promise<unknown> {
+  private wait(requestKey: string, canonical: string, args: Args, at: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        args,
-        resolve: (value) => {
-          finish();
-          resolve(value);
-        },
-        reject: (error) => {
-          finish();
-          reject(error);
-        },
-      };
-      const giveUp = (error: unknown): void => {
-        this.leave(requestKey, waiter);
-        waiter.reject(error);
-      };
-      const onAbort = (): void => giveUp(signal?.reason ?? new Error('aborted'));
       if (signal?.aborted) {
         reject(signal.reason);
         return;
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => {
-        if (log.client.enabled) log.client('%s %s: no result within %d ms', this.service, requestKey, reportedTimeoutMs);
-        giveUp(new TimeoutError(this.service, args, reportedTimeoutMs, this.connection.trouble));
-      }, timeoutMs);
-
-      let list = this.waiting.get(requestKey);
-      const first = list === undefined;
-      if (list === undefined) {
-        list = new Set();
-        this.waiting.set(requestKey, list);
+      const waiter = new Waiter(this, requestKey, args, at, timeoutMs, resolve, reject, signal);
+      this.deadlines.add(waiter);
+      const list = this.waiting.get(requestKey);
+      if (list !== undefined) {
+        list.push(waiter);
+        return;
       }
-      list.add(waiter);
-      if (first) {
-        this.payloads.set(requestKey, requestPayload(requestKey, canonical));
-        this.register(requestKey);
-      }
+      this.waiting.set(requestKey, [waiter]);
+      this.payloads.set(requestKey, requestPayload(requestKey, canonical));
+      this.register(requestKey);
     });
+  }
+
+  /** A waiter's deadline passed: it gives up with a TimeoutError. */
+  timedOut(waiter: Waiter): void {
+    if (log.client.enabled) log.client('%s %s: no result within %d ms', this.service, waiter.requestKey, waiter.timeoutMs);
+    waiter.giveUp(new TimeoutError(this.service, waiter.args, waiter.timeoutMs, this.connection.trouble));
   }
 
   private register(requestKey: string): void {
@@ -271,9 +278,12 @@ export class ServiceClient {
   }
 
   /** A waiter gave up: when it was the last one here, stop waiting in Redis too. */
-  private leave(requestKey: string, waiter: Waiter): void {
+  leave(requestKey: string, waiter: Waiter): void {
     const list = this.waiting.get(requestKey);
-    if (list === undefined || !list.delete(waiter) || list.size > 0) return;
+    const index = list === undefined ? -1 : list.indexOf(waiter);
+    if (list === undefined || index < 0) return;
+    list.splice(index, 1);
+    if (list.length > 0) return;
     this.waiting.delete(requestKey);
     this.payloads.delete(requestKey);
     this.connection.main.hdel(this.keys.run(requestKey), `w:${this.clientId}`).catch(() => {});
@@ -338,7 +348,6 @@ export class ServiceClient {
   /** Rejects every waiter and stops listening; counted hits are written first. */
   async close(): Promise<void> {
     clearTimeout(this.hitFlush);
-    clearInterval(this.deadlineSweep);
     // Lookups still in flight fail on their own as the connections close.
     this.deadlines.clear();
     await this.flushHits();
@@ -347,6 +356,8 @@ export class ServiceClient {
       this.waiting.delete(key);
       for (const waiter of list) waiter.reject(new StoreClosedError(`get ${this.service}`));
     }
+    // Gets made while the hits were written: their timer must not outlive the store.
+    this.deadlines.clear();
     if (this.listener !== undefined) this.connection.drop(this.listener);
   }
 }

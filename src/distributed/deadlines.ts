@@ -1,0 +1,172 @@
+/**
+ * The deadlines of a client's calls, kept by one timer rather than a timer per call.
+ *
+ * Creating and cancelling a timer per call is a large part of what a fast call costs
+ * (a timer object to allocate, link, unlink and collect, for a deadline that almost
+ * never passes). Calls given the same timeout come due in the order they were made, so
+ * each timeout has a queue in deadline order, and one timer is set for the earliest
+ * deadline at the head of any queue. A call that settles is marked done; done calls
+ * at a head are dropped at once, and a queue whose done calls pile up behind a slow one
+ * is compacted, so the queues hold about as many calls as are outstanding.
+ */
+
+/** One call's deadline. */
+export interface Deadline {
+  /** When it passes (ms since the epoch): the call's start plus `timeoutMs`. */
+  readonly at: number;
+  /** The timeout the call was given (ms): calls with the same one share a queue. */
+  readonly timeoutMs: number;
+  /** Set by {@link Deadlines.settle} or when it expires; never expires after. */
+  done: boolean;
+  /** Called once, when `at` has passed and the call has not settled. */
+  expire(): void;
+}
+
+/** Calls of one timeout, in the order they were made (so in the order of their deadlines). */
+class DeadlineQueue {
+  items: Deadline[] = [];
+  head = 0;
+  /** Done calls not yet dropped. */
+  done = 0;
+
+  get live(): number {
+    return this.items.length - this.head - this.done;
+  }
+
+  /**
+   * Adds a call in deadline order: at the end, unless it started before the last one
+   * (a wait that follows a cache lookup keeps the lookup's start), or the clock stepped back.
+   */
+  insert(deadline: Deadline): void {
+    const items = this.items;
+    if (items.length === this.head || (items[items.length - 1] as Deadline).at <= deadline.at) {
+      items.push(deadline);
+      return;
+    }
+    let low = this.head;
+    let high = items.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((items[middle] as Deadline).at <= deadline.at) low = middle + 1;
+      else high = middle;
+    }
+    items.splice(low, 0, deadline);
+  }
+
+  /** Drops done calls at the head; compacts when more than half of the rest are done. */
+  trim(): void {
+    const items = this.items;
+    while (this.head < items.length && (items[this.head] as Deadline).done) {
+      this.head++;
+      this.done--;
+    }
+    if (this.head === items.length) {
+      this.items = [];
+      this.head = 0;
+      this.done = 0;
+    } else if (this.done > 64 && this.done * 2 > items.length - this.head) {
+      this.items = items.slice(this.head).filter((d) => !d.done);
+      this.head = 0;
+      this.done = 0;
+    } else if (this.head > 1024 && this.head * 2 > items.length) {
+      this.items = items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
+ * Keeps deadlines with one timer.
+ *
+ * @example
+ * const deadlines = new Deadlines();
+ * const call = { at: Date.now() + 1000, timeoutMs: 1000, done: false, expire: () => console.log('late') };
+ * deadlines.add(call);
+ * deadlines.settle(call); // answered in time: `expire` is never called
+ */
+export class Deadlines {
+  private readonly queues = new Map<number, DeadlineQueue>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+
+  /** Watches a call's deadline. */
+  add(deadline: Deadline): void {
+    let queue = this.queues.get(deadline.timeoutMs);
+    if (queue === undefined) {
+      queue = new DeadlineQueue();
+      this.queues.set(deadline.timeoutMs, queue);
+    }
+    queue.insert(deadline);
+    if (deadline.at < this.timerAt) this.arm(deadline.at);
+  }
+
+  /** The call settled: its deadline no longer matters. Safe to call more than once. */
+  settle(deadline: Deadline): void {
+    if (deadline.done) return;
+    deadline.done = true;
+    const queue = this.queues.get(deadline.timeoutMs);
+    if (queue === undefined) return;
+    queue.done++;
+    queue.trim();
+    if (queue.head === queue.items.length) {
+      this.queues.delete(deadline.timeoutMs);
+      // Nothing left to watch: no timer may keep the process alive.
+      if (this.queues.size === 0) this.disarm();
+    }
+  }
+
+  /** How many calls are watched and not settled. */
+  get size(): number {
+    let size = 0;
+    for (const queue of this.queues.values()) size += queue.live;
+    return size;
+  }
+
+  /** Forgets every deadline without expiring any. */
+  clear(): void {
+    for (const queue of this.queues.values()) for (const d of queue.items) d.done = true;
+    this.queues.clear();
+    this.disarm();
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  private arm(at: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    const due: Deadline[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const [timeoutMs, queue] of this.queues) {
+      const items = queue.items;
+      while (queue.head < items.length) {
+        const d = items[queue.head] as Deadline;
+        if (d.done) {
+          queue.done--;
+        } else if (d.at <= now) {
+          d.done = true;
+          due.push(d);
+        } else {
+          break;
+        }
+        queue.head++;
+      }
+      queue.trim();
+      if (queue.head === queue.items.length) this.queues.delete(timeoutMs);
+      else next = Math.min(next, (queue.items[queue.head] as Deadline).at);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+    // Expired after the queues are consistent: an expiry may add or settle calls.
+    for (const d of due) d.expire();
+  }
+}

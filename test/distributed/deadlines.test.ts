@@ -1,0 +1,124 @@
+/**
+ * Deadlines, the one timer behind a client's call deadlines: a call that has not
+ * settled expires exactly once, as soon as its deadline passes and not before; a call
+ * that settled never expires; once nothing is watched no timer is left to keep the
+ * process alive; and the queues hold about as many calls as are outstanding. Checked
+ * against a plain list of calls under fake time, with steps fast-check chooses.
+ */
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Deadlines, type Deadline } from '../../src/distributed/deadlines.js';
+
+interface Call extends Deadline {
+  readonly id: number;
+  expiredAt: number | undefined;
+  settled: boolean;
+}
+
+type Step =
+  | { readonly kind: 'add'; readonly timeoutMs: number; readonly lateStartMs: number }
+  | { readonly kind: 'settle'; readonly pick: number }
+  | { readonly kind: 'advance'; readonly ms: number };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant('add' as const), timeoutMs: fc.constantFrom(10, 50, 200), lateStartMs: fc.constantFrom(0, 0, 0, 5) }),
+  fc.record({ kind: fc.constant('settle' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 120 }) }),
+);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Deadlines', () => {
+  it('expires each unsettled call once, when its deadline passes; never a settled one; no timer once nothing is watched', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+        // A failed run leaves its timers behind: each run starts from none.
+        vi.clearAllTimers();
+        vi.setSystemTime(1_000_000);
+        const deadlines = new Deadlines();
+        const calls: Call[] = [];
+        for (const s of steps) {
+          if (s.kind === 'add') {
+            // lateStartMs: a wait that follows a cache lookup keeps the lookup's start.
+            const call: Call = {
+              id: calls.length,
+              at: Date.now() - s.lateStartMs + s.timeoutMs,
+              timeoutMs: s.timeoutMs,
+              done: false,
+              settled: false,
+              expiredAt: undefined,
+              expire() {
+                expect(call.expiredAt).toBeUndefined();
+                call.expiredAt = Date.now();
+              },
+            };
+            calls.push(call);
+            deadlines.add(call);
+          } else if (s.kind === 'settle') {
+            const open = calls.filter((c) => !c.settled && c.expiredAt === undefined);
+            const call = open[s.pick % Math.max(1, open.length)];
+            if (call === undefined) continue;
+            call.settled = true;
+            deadlines.settle(call);
+          } else {
+            vi.advanceTimersByTime(s.ms);
+          }
+          for (const call of calls) {
+            if (call.settled) expect(call.expiredAt).toBeUndefined();
+            else if (call.at <= Date.now()) expect(call.expiredAt).toBe(call.at);
+            else expect(call.expiredAt).toBeUndefined();
+          }
+          expect(deadlines.size).toBe(calls.filter((c) => !c.settled && c.expiredAt === undefined).length);
+          if (deadlines.size === 0) expect(vi.getTimerCount()).toBe(0);
+        }
+        deadlines.clear();
+        expect(vi.getTimerCount()).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a call added after another but due before it expires at its own deadline (the case fast-check found when order was not kept)', () => {
+    vi.setSystemTime(1_000_000);
+    const deadlines = new Deadlines();
+    const expired: string[] = [];
+    deadlines.add({ at: Date.now() + 10, timeoutMs: 10, done: false, expire: () => expired.push(`first at ${Date.now()}`) });
+    deadlines.add({ at: Date.now() + 5, timeoutMs: 10, done: false, expire: () => expired.push(`second at ${Date.now()}`) });
+    vi.advanceTimersByTime(5);
+    expect(expired).toEqual(['second at 1000005']);
+    vi.advanceTimersByTime(5);
+    expect(expired).toEqual(['second at 1000005', 'first at 1000010']);
+  });
+
+  it('holds about as many calls as are outstanding when one slow call stays behind many quick ones', () => {
+    vi.setSystemTime(1_000_000);
+    const deadlines = new Deadlines();
+    const slow: Deadline = { at: Date.now() + 30_000, timeoutMs: 30_000, done: false, expire: () => {} };
+    deadlines.add(slow);
+    for (let i = 0; i < 100_000; i++) {
+      const quick: Deadline = { at: Date.now() + 30_000, timeoutMs: 30_000, done: false, expire: () => {} };
+      deadlines.add(quick);
+      deadlines.settle(quick);
+    }
+    expect(deadlines.size).toBe(1);
+    // The queue behind the slow call is compacted, not 100,000 long.
+    const queue = (deadlines as unknown as { queues: Map<number, { items: unknown[] }> }).queues.get(30_000);
+    expect(queue?.items.length).toBeLessThan(200);
+  });
+
+  it('clear() forgets every call without expiring any and leaves no timer', () => {
+    const deadlines = new Deadlines();
+    let expired = 0;
+    for (let i = 0; i < 10; i++) deadlines.add({ at: Date.now() + 10 * i, timeoutMs: 10 * i, done: false, expire: () => expired++ });
+    deadlines.clear();
+    vi.advanceTimersByTime(1_000);
+    expect(expired).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
