@@ -3,7 +3,7 @@
 //
 //   npm run bench:distributed            (builds, then runs this)
 //   node bench/distributed/run.mjs [--quick] [--only=hits,jobs,commands]
-//                                  [--concurrency=N] [--window=N]
+//                                  [--concurrency=N] [--window=N] [--warm-window-jobs=N]
 //
 // 1. hits:     memocell `get` of a cached result vs a raw ioredis GET of a string of
 //              the same size, 1 and 32 requests outstanding: ops/s and the ratio.
@@ -47,10 +47,11 @@ const SECTIONS = ['hits', 'jobs', 'commands'];
 const only = opt('only', SECTIONS.join(',')).split(',');
 const SERVER_CONCURRENCY = Number(opt('concurrency', '16'));
 const WINDOW = Number(opt('window', '128'));
-const known = ['--quick', '--only=', '--concurrency=', '--window='];
+const WARM_WINDOW_JOBS_ARG = opt('warm-window-jobs', undefined);
+const known = ['--quick', '--only=', '--concurrency=', '--window=', '--warm-window-jobs='];
 const unknown = argv.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
 if (unknown.length || only.some((s) => !SECTIONS.includes(s)) || !(SERVER_CONCURRENCY >= 1) || !(WINDOW >= 1)) {
-  console.error(`usage: node bench/distributed/run.mjs [--quick] [--only=${SECTIONS.join(',')}] [--concurrency=N] [--window=N]`);
+  console.error(`usage: node bench/distributed/run.mjs [--quick] [--only=${SECTIONS.join(',')}] [--concurrency=N] [--window=N] [--warm-window-jobs=N]`);
   process.exit(2);
 }
 
@@ -62,6 +63,9 @@ const CFG = {
   latencyJobs: quick ? 300 : 1000,
   throughputJobs: quick ? 2000 : 6000,
   warmJobs: quick ? 100 : 300,
+  // Jobs with many outstanding before anything is measured, in each fresh pair of server
+  // processes (and the client): enough for the JIT to have compiled the hot paths.
+  warmWindowJobs: WARM_WINDOW_JOBS_ARG !== undefined ? Number(WARM_WINDOW_JOBS_ARG) : quick ? 400 : 1200,
   countOps: 100, // operations per command-count window, one at a time
   countWindowOps: 1000, // operations per command-count window with many outstanding
   idleMs: 1000, // idle window of the command count (background traffic)
@@ -516,8 +520,8 @@ async function benchJobsOf(kind) {
     let next = 1_000_000;
     await oneAtATime(client.job, CFG.warmJobs, next);
     next += CFG.warmJobs;
-    await windowed(client.job, CFG.warmJobs * 4, WINDOW, next);
-    next += CFG.warmJobs * 4;
+    await windowed(client.job, CFG.warmWindowJobs, WINDOW, next);
+    next += CFG.warmWindowJobs;
     out.oneAtATime = await withCpu(servers, () => oneAtATime(client.job, CFG.latencyJobs, next));
     next += CFG.latencyJobs;
     log(
