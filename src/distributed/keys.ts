@@ -55,6 +55,11 @@ export interface ServiceKeys {
   replies(clientId: string): string;
   /** Gets sent to one idle server (a list of payloads, popped before the shared queues). */
   inbox(serverId: string): string;
+  /**
+   * Control commands for one server that its heartbeat has not read yet (a list, with a
+   * TTL): what a control message lost on the way (pub/sub keeps nothing) still arrives.
+   */
+  orders(serverId: string): string;
 }
 
 /**
@@ -98,6 +103,7 @@ export function serviceKeys(prefix: string, service: string): ServiceKeys {
     dependents: (requestKey) => `${base}:d:${requestKey}`,
     replies: (clientId) => `${base}:reply:${clientId}`,
     inbox: (serverId) => `${base}:in:${serverId}`,
+    orders: (serverId) => `${base}:order:${serverId}`,
   };
 }
 

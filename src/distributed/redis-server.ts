@@ -547,9 +547,19 @@ export class RedisServer implements ServerHandle {
     };
   }
 
+  /**
+   * Carries out a control command (`stop`, `verbose`, `quiet`), which arrives by pub/sub
+   * and again through the heartbeat; the same command twice does what it did once.
+   */
+  obey(command: unknown): void {
+    if (command === 'stop') void this.stop();
+    else if (command === 'verbose') this.verbose = true;
+    else if (command === 'quiet') this.verbose = false;
+  }
+
   private async heartbeat(remove = false): Promise<void> {
     const now = Date.now();
-    await this.connection.script(
+    const reply = await this.connection.script(
       'heartbeat',
       [this.keys.servers, this.keys.alive],
       [
@@ -561,6 +571,8 @@ export class RedisServer implements ServerHandle {
         this.stopping ? 'leave' : this.hasRoom() ? 'idle' : 'busy',
       ],
     );
+    // [lapsed, ...orders]: the commands left for this server, oldest first.
+    if (Array.isArray(reply)) for (const order of reply.slice(1)) this.obey(String(order));
   }
 
   /** Finishes what it computes, takes nothing more, leaves the registry. */

@@ -73,6 +73,9 @@ function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
+/** How long a control command waits for its server's heartbeat (beats every second). */
+const ORDERS_TTL_MS = 10_000;
+
 /** How long a dependents set lives after the last read it records: a day. */
 const DEPENDENTS_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -450,10 +453,7 @@ export class RedisStore implements DistributedStore {
         return;
       }
       for (const server of this.running) {
-        if (server.service !== service || server.id !== command.to) continue;
-        if (command.command === 'stop') void server.stop();
-        else if (command.command === 'verbose') server.verbose = true;
-        else if (command.command === 'quiet') server.verbose = false;
+        if (server.service === service && server.id === command.to) server.obey(command.command);
       }
     });
   }
@@ -495,7 +495,17 @@ export class RedisStore implements DistributedStore {
     this.assertOpen(`${command} ${String(service)}`);
     checkService(service);
     const { keys, connection } = this.state(service);
-    await connection.main.publish(keys.control, JSON.stringify({ to: serverId, command }));
+    // Pub/sub for speed, and a list the server's heartbeat reads, for a server that was
+    // not subscribed when the message went out (just started, or reconnecting).
+    const orders = keys.orders(serverId);
+    const replies = await connection.main
+      .multi()
+      .rpush(orders, command)
+      .pexpire(orders, ORDERS_TTL_MS)
+      .publish(keys.control, JSON.stringify({ to: serverId, command }))
+      .exec();
+    // Redis's own error (NOPERM for a role without these commands) as the publish gave it.
+    for (const [error] of replies ?? []) if (error) throw error;
   }
 
   /** A server of this process, if that is where `serverId` runs: told directly, without a race. */

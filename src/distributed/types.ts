@@ -135,7 +135,17 @@ export interface DistributedStore {
   services(): Promise<string[]>;
   /** Queue lengths and counters of a service. */
   stats(service: string): Promise<ServiceStats>;
-  /** Tells a server, here or in another process, to stop gracefully. */
+  /**
+   * Tells a server, here or in another process, to stop gracefully. Resolves once the
+   * command is sent; the server gets it at once, or by its next heartbeat if it missed
+   * the message (a second at most). `handle.stopped` or `servers()` show when it is done.
+   *
+   * @example
+   * ```ts
+   * const [first] = await store.servers('square');
+   * if (first) await store.stopServer('square', first.id);
+   * ```
+   */
   stopServer(service: string, serverId: string): Promise<void>;
   /** Turns a server's request logging on or off, here or in another process. */
   setVerbose(service: string, serverId: string, verbose: boolean): Promise<void>;

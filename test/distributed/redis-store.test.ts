@@ -126,6 +126,34 @@ describe('Redis store', () => {
     expect(await pending).toEqual([1, 2]);
   });
 
+  it('a stop whose pub/sub message the server missed (its subscriber was reconnecting) still stops it, by its heartbeat', async () => {
+    const serving = store();
+    const admin = store();
+    const handle = serving.serve('ordered', ([n]) => n);
+    expect(await serving.get('ordered', [1])).toBe(1);
+    const raw = new Redis(main.url);
+    const orders = serviceKeys('memocell', 'ordered').orders(handle.id);
+    try {
+      // Drop every subscriber connection and send the stop at once: the server is not
+      // subscribed when the message goes out, so pub/sub alone would lose it.
+      await raw.client('KILL', 'TYPE', 'pubsub');
+      await admin.stopServer('ordered', handle.id);
+      const outcome = await Promise.race([
+        handle.stopped.then(() => 'stopped'),
+        new Promise((r) => setTimeout(() => r('still serving after 5 s'), 5_000)),
+      ]);
+      expect(outcome).toBe('stopped');
+      expect(await raw.exists(orders)).toBe(0);
+      // A command for an id no server has lapses with its list.
+      await admin.stopServer('ordered', 'nobody');
+      const ttl = await raw.pttl(serviceKeys('memocell', 'ordered').orders('nobody'));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(10_000);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('every call settles by its deadline while Redis is frozen, and works again after', async () => {
     const s = store();
     s.serve('frozen', ([n]) => keep(n, { ttlSeconds: 60 }));

@@ -5,6 +5,9 @@
 -- there costs affinity for a second at most, never work), and a server that is busy,
 -- leaves or lapsed hands what waits in its inbox back to the front of the get queue, in
 -- order (a request sent to a server just as it filled up waits a second at most).
+-- A memocell server that stays also reads (and deletes) the control commands left for it
+-- in BASE:order:ID, in the order they were sent: a stop whose pub/sub message it missed
+-- (not yet subscribed, or reconnecting) reaches it within a heartbeat.
 --
 -- KEYS[1] servers hash of server id -> JSON description
 -- KEYS[2] alive   sorted set of server id -> heartbeat deadline
@@ -16,8 +19,10 @@
 --         from it
 -- ARGV[6] with BASE: 'idle' (has room), 'busy' (no room: off the idle list, inbox
 --         handed back) or 'leave' (stopping: the same, and no inbox any more)
--- Reply: the number of lapsed servers dropped.
+-- Reply: an array: the number of lapsed servers dropped, then the commands read from
+--        BASE:order:ID ('stop', 'verbose', 'quiet'), oldest first.
 local base = ARGV[5]
+local orders = {}
 
 -- Takes a server out of the idle list and queues what its inbox holds.
 local function handBack(id)
@@ -30,9 +35,10 @@ local function handBack(id)
   end
 end
 
--- The same, and it no longer pops an inbox.
+-- The same, and it no longer pops an inbox or reads orders.
 local function leave(id)
   redis.call('SREM', base .. ':direct', id)
+  redis.call('DEL', base .. ':order:' .. id)
   handBack(id)
 end
 
@@ -49,6 +55,11 @@ else
     if ARGV[6] == 'leave' then
       leave(ARGV[1])
     else
+      local ordersKey = base .. ':order:' .. ARGV[1]
+      orders = redis.call('LRANGE', ordersKey, 0, -1)
+      if #orders > 0 then
+        redis.call('DEL', ordersKey)
+      end
       redis.call('SADD', base .. ':direct', ARGV[1])
       if ARGV[6] == 'idle' then
         if not redis.call('LPOS', base .. ':idle', ARGV[1]) then
@@ -70,4 +81,5 @@ for _, id in ipairs(lapsed) do
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-return #lapsed
+table.insert(orders, 1, #lapsed)
+return orders
