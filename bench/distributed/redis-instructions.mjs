@@ -1,0 +1,100 @@
+// Redis's own instructions per miss, counted exactly: a redis-server under valgrind
+// (cachegrind, no cache simulation) is driven through the scripts of one or more
+// versions of src/distributed/lua by one client that plays a client and two servers of
+// concurrency 16 with 128 requests outstanding: each server's `complete` answers the 16
+// it ran and takes 16 more, and the client's `get` queues as many new ones. The count is
+// the same to within about 0.2% from run to run, where CPU time on this shared machine
+// swings by 20-50%: use it to compare changes to the scripts, not to time anything.
+//
+//   node bench/distributed/redis-instructions.mjs [--jobs=3000] [LUA_DIR ...]
+//
+// LUA_DIR defaults to src/distributed/lua; give two (say a worktree of the last commit
+// and this one) to compare them. Each version runs in its own redis-server; a run
+// with no jobs is subtracted, so what is left is the flow's own cost. Needs valgrind
+// (apt-get install -y valgrind) and redis-server. About 15 s per version.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './redis-server.mjs';
+
+const args = process.argv.slice(2);
+const JOBS = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? 3000);
+const dirs = args.filter((a) => !a.startsWith('--'));
+if (dirs.length === 0) dirs.push('src/distributed/lua');
+for (const tool of ['valgrind', 'redis-server']) {
+  if (spawnSync(tool, ['--version']).error) {
+    console.error(`redis-instructions: ${tool} is not installed (apt-get install -y ${tool === 'valgrind' ? 'valgrind' : 'redis-server'})`);
+    process.exit(2);
+  }
+}
+
+const BASE = 'bench:{s}';
+const KEYS = [`${BASE}:pending`, `${BASE}:stats`, `${BASE}:q`, `${BASE}:p`];
+// A fixed clock: the same arguments, so the same work, in every run.
+const NOW = 1_800_000_000_000;
+const OUTSTANDING = 128;
+const SLOTS = 16;
+
+/** Instructions redis-server ran from start to shutdown, having served `jobs` misses. */
+async function count(dir, jobs) {
+  const port = await freePort();
+  const out = mkdtempSync(path.join(os.tmpdir(), 'memocell-cg-'));
+  const server = spawn(
+    'valgrind',
+    ['--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${out}/cg.out`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise((resolve) => server.on('exit', resolve));
+  const redis = new Redis({ port, host: '127.0.0.1', retryStrategy: (n) => (n > 300 ? null : 100) });
+  redis.on('error', () => {});
+  try {
+    await redis.ping();
+    redis.defineCommand('get', { numberOfKeys: 1, lua: readFileSync(path.join(dir, 'get-1.lua'), 'utf8') });
+    redis.defineCommand('complete', { numberOfKeys: 4, lua: readFileSync(path.join(dir, 'complete-4.lua'), 'utf8') });
+    let seq = 0;
+    let tokens = 0;
+    const get = (n) => {
+      const argv = [BASE, 'client', NOW + 5_000, 100_000];
+      for (let i = 0; i < n; i++) {
+        const key = `[${++seq}]`;
+        argv.push(key, `${key}\n`);
+      }
+      return redis.get(`${BASE}:v:x`, ...argv);
+    };
+    if (jobs > 0) await get(OUTSTANDING - 2 * SLOTS);
+    const servers = [{ id: 'server-a', running: [] }, { id: 'server-b', running: [] }];
+    let done = 0;
+    while (jobs > 0 && done < jobs) {
+      for (const s of servers) {
+        const prefix = `t${++tokens}`;
+        const finished = s.running.map(([key, token]) => `${token}\t0\t00\t${key}\nj${key}`);
+        const reply = await redis.complete(...KEYS, BASE, s.id, SLOTS, NOW + 10_000, 100_000, 60_000, prefix, ...finished);
+        done += finished.length;
+        s.running = reply.slice(finished.length).map((payload, i) => [payload.slice(0, payload.indexOf('\n')), `${prefix}.${i + 1}`]);
+        if (finished.length > 0) await get(finished.length);
+      }
+      await redis.del(`${BASE}:reply:client`);
+    }
+    await redis.shutdown('NOSAVE').catch(() => {});
+    await exited;
+    const total = /summary: (\d+)/.exec(readFileSync(`${out}/cg.out`, 'utf8'));
+    if (total === null) throw new Error(`no cachegrind summary in ${out}`);
+    return { instructions: Number(total[1]), jobs: done };
+  } finally {
+    redis.disconnect();
+    server.kill('SIGKILL');
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const idle = await count(dirs[0], 0);
+console.log(`Redis instructions per miss, ${OUTSTANDING} outstanding, servers of ${SLOTS} slots (valgrind cachegrind):`);
+let first;
+for (const dir of dirs) {
+  const run = await count(dir, JOBS);
+  const perJob = (run.instructions - idle.instructions) / run.jobs;
+  first ??= perJob;
+  console.log(`  ${dir}: ${Math.round(perJob).toLocaleString('en-US')} over ${run.jobs} misses${dir === dirs[0] ? '' : ` (${(perJob / first).toFixed(3)}× the first)`}`);
+}
