@@ -20,6 +20,7 @@ export { TimeoutError } from './errors/timeout-error.js';
 export { StoreClosedError } from './errors/store-closed-error.js';
 export { ProtocolError } from './errors/protocol-error.js';
 export { TooLargeError } from './errors/too-large-error.js';
+export { ControlError } from './errors/control-error.js';
 
 // Keys
 export { canonicalKey } from '../reactive/key.js';

@@ -9,6 +9,7 @@ import { checkCodec, type Codec } from './codec.js';
 import { Connection, type RedisClient, type RedisTarget } from './connection.js';
 import { encodeValue } from './envelope.js';
 import { StoreClosedError } from './errors/store-closed-error.js';
+import { ControlError } from './errors/control-error.js';
 import { distclRemote, BlockingPool, type DistclRemote } from './distcl/client.js';
 import { DistclServer, type DistclHandler } from './distcl/server.js';
 import { checkPrefix, requestKeyOf, requestPayload, serviceKeys, type ServiceKeys } from './keys.js';
@@ -498,14 +499,18 @@ export class RedisStore implements DistributedStore {
     // Pub/sub for speed, and a list the server's heartbeat reads, for a server that was
     // not subscribed when the message went out (just started, or reconnecting).
     const orders = keys.orders(serverId);
-    const replies = await connection.main
-      .multi()
-      .rpush(orders, command)
-      .pexpire(orders, ORDERS_TTL_MS)
-      .publish(keys.control, JSON.stringify({ to: serverId, command }))
-      .exec();
-    // Redis's own error (NOPERM for a role without these commands) as the publish gave it.
-    for (const [error] of replies ?? []) if (error) throw error;
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await connection.main
+        .multi()
+        .rpush(orders, command)
+        .pexpire(orders, ORDERS_TTL_MS)
+        .publish(keys.control, JSON.stringify({ to: serverId, command }))
+        .exec();
+    } catch (error) {
+      throw new ControlError(service, serverId, command, error);
+    }
+    for (const [error] of replies ?? []) if (error) throw new ControlError(service, serverId, command, error);
   }
 
   /** A server of this process, if that is where `serverId` runs: told directly, without a race. */

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/bridge/index.js';
-import { createRedisStore, keep, TimeoutError } from '../../src/distributed/index.js';
+import { ControlError, createRedisStore, keep, TimeoutError } from '../../src/distributed/index.js';
 import { serviceKeys } from '../../src/distributed/keys.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
 
@@ -210,8 +210,9 @@ describe('the ACL roles of docs/production.md', () => {
       await expect(client.eval(heartbeat, 2, keys.servers, keys.alive, 'intruder', '{}', Date.now() + 3000, Date.now())).rejects.toThrow(
         /NOPERM|can't access|no permissions/,
       );
-      // The admin reads but does not write, and runs no scripts.
+      // The admin reads but does not write (a server's order list aside), and runs no scripts.
       await expect(admin.del(keys.stats)).rejects.toThrow(/NOPERM/);
+      await expect(admin.rpush(keys.gets, 'x')).rejects.toThrow(/NOPERM/);
       await expect(admin.eval('return 1', 0)).rejects.toThrow(/NOPERM/);
     } finally {
       client.disconnect();
@@ -220,6 +221,16 @@ describe('the ACL roles of docs/production.md', () => {
     // The denials were logged: the log the previous test found empty does record them.
     const logged = (await denials()).map((d) => d.object);
     expect(logged).toEqual(expect.arrayContaining(['blpop', 'flushall', 'other-app:secret']));
+    // A control command from a role without the admin rules says what to grant.
+    const clientStore = createRedisStore({ redis: urlOf('memocell-client', 'client-secret') });
+    try {
+      const refused = (await clientStore.stopServer('square', 'square-9').catch((e: unknown) => e)) as ControlError;
+      expect(refused).toBeInstanceOf(ControlError);
+      expect([refused.service, refused.serverId, refused.command]).toEqual(['square', 'square-9', 'stop']);
+      expect(refused.message).toMatch(/"stop" to server square-9 of square: .*NOPERM.*admin rules of docs\/production\.md/);
+    } finally {
+      await clientStore.close();
+    }
   });
   it('refuses the server and admin roles everything outside their jobs and the prefix', async () => {
     const server = new Redis(urlOf('memocell-server', 'server-secret'));
