@@ -1,8 +1,8 @@
 /**
  * Deadlines, the one timer behind a client's call deadlines: a call that has not
  * settled expires exactly once, as soon as its deadline passes and not before; a call
- * that settled never expires; once nothing is watched no timer is left to keep the
- * process alive; and the queues hold about as many calls as are outstanding. Checked
+ * that settled never expires; once nothing is watched no timer keeps the process
+ * alive (the one timer stays set, unref'd, for the next call); and the queues hold about as many calls as are outstanding. Checked
  * against a plain list of calls under fake time, with steps fast-check chooses.
  */
 import fc from 'fast-check';
@@ -35,7 +35,7 @@ afterEach(() => {
 });
 
 describe('Deadlines', () => {
-  it('expires each unsettled call once, when its deadline passes; never a settled one; no timer once nothing is watched', () => {
+  it('expires each unsettled call once, when its deadline passes; never a settled one; no timer holds the process once nothing is watched', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
         // A failed run leaves its timers behind: each run starts from none.
@@ -75,7 +75,9 @@ describe('Deadlines', () => {
             else expect(call.expiredAt).toBeUndefined();
           }
           expect(deadlines.size).toBe(calls.filter((c) => !c.settled && c.expiredAt === undefined).length);
-          if (deadlines.size === 0) expect(vi.getTimerCount()).toBe(0);
+          // The timer may stay set for the next call, but must not keep the process alive.
+          if (deadlines.size === 0) expect(deadlines.holdsProcess).toBe(false);
+          else expect(deadlines.holdsProcess).toBe(true);
         }
         deadlines.clear();
         expect(vi.getTimerCount()).toBe(0);
@@ -120,5 +122,31 @@ describe('Deadlines', () => {
     vi.advanceTimersByTime(1_000);
     expect(expired).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('with real timers: a timer holds the process only while a call is watched, and the timer left set still expires a later call on time', async () => {
+    vi.useRealTimers();
+    const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timeouts();
+    const deadlines = new Deadlines();
+    const first: Deadline = { at: Date.now() + 40, timeoutMs: 40, done: false, expire: () => {} };
+    deadlines.add(first);
+    expect(timeouts()).toBe(before + 1);
+    deadlines.settle(first);
+    // Still set (for the next call) but unref'd: the process could exit now.
+    expect(timeouts()).toBe(before);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Due 20 ms after the timer left set: it must fire for the first, find this one, and
+    // set itself again for it.
+    let expiredAt: number | undefined;
+    const second: Deadline = { at: Date.now() + 40, timeoutMs: 40, done: false, expire: () => (expiredAt = Date.now()) };
+    deadlines.add(second);
+    expect(timeouts()).toBe(before + 1);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(expiredAt).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(expiredAt).toBeGreaterThanOrEqual(second.at);
+    expect(deadlines.holdsProcess).toBe(false);
+    deadlines.clear();
   });
 });
