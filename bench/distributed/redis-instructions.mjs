@@ -52,7 +52,11 @@ async function count(dir, jobs) {
   try {
     await redis.ping();
     redis.defineCommand('get', { numberOfKeys: 1, lua: readFileSync(path.join(dir, 'get-1.lua'), 'utf8') });
-    redis.defineCommand('complete', { numberOfKeys: 4, lua: readFileSync(path.join(dir, 'complete-4.lua'), 'utf8') });
+    const completeLua = readFileSync(path.join(dir, 'complete-4.lua'), 'utf8');
+    redis.defineCommand('complete', { numberOfKeys: 4, lua: completeLua });
+    // Scripts before 2026-12-03 (afternoon) gave the i-th request taken the token PREFIX.i;
+    // since then one call's requests share PREFIX.
+    const tokenOf = completeLua.includes("ARGV[7] .. '.' .. taken") ? (prefix, i) => `${prefix}.${i + 1}` : (prefix) => prefix;
     let seq = 0;
     let tokens = 0;
     const get = (n) => {
@@ -72,7 +76,7 @@ async function count(dir, jobs) {
         const finished = s.running.map(([key, token]) => `${token}\t0\t00\t${key}\nj${key}`);
         const reply = await redis.complete(...KEYS, BASE, s.id, SLOTS, NOW + 10_000, 100_000, 60_000, prefix, ...finished);
         done += finished.length;
-        s.running = reply.slice(finished.length).map((payload, i) => [payload.slice(0, payload.indexOf('\n')), `${prefix}.${i + 1}`]);
+        s.running = reply.slice(finished.length).map((payload, i) => [payload.slice(0, payload.indexOf('\n')), tokenOf(prefix, i)]);
         if (finished.length > 0) await get(finished.length);
       }
       await redis.del(`${BASE}:reply:client`);

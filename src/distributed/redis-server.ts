@@ -240,8 +240,9 @@ export class RedisServer implements ServerHandle {
     } catch {
       return;
     }
-    for (const [i, payload] of taken.entries()) {
-      const token = `${prefix}.${i + 1}`;
+    for (const payload of taken) {
+      // One token for every request one call takes (see complete-4.lua).
+      const token = prefix;
       const parsed = parsePayload(payload);
       if (parsed !== undefined) this.inFlight.set(parsed.requestKey, token);
       if (!this.pool.tryAcquire()) await this.pool.acquire();
@@ -455,7 +456,7 @@ export class RedisServer implements ServerHandle {
       if (typeof payload === 'string') {
         // Leased (inFlight) by computeNow, which runs for it before any timer can: the
         // slot is its own, nothing to wait for.
-        nexts.push({ payload, token: `${prefix}.${i + 1}` });
+        nexts.push({ payload, token: prefix });
       } else {
         nexts.push(NO_NEXT);
       }

@@ -22,7 +22,9 @@ const bad: fc.Arbitrary<{ value: unknown; what: string }> = fc.constantFrom(
 );
 
 /** Where to plant it: a step into an object (by key) or an array (by index). */
-const step = fc.oneof(
+type Step = { readonly kind: 'key'; readonly key: string } | { readonly kind: 'index'; readonly before: number };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('key' as const), key: fc.string({ maxLength: 6 }).filter((k) => k !== '__proto__') }),
   fc.record({ kind: fc.constant('index' as const), before: fc.nat({ max: 3 }) }),
 );
@@ -31,11 +33,11 @@ const step = fc.oneof(
  * Wraps `inner` in containers along `steps` (outermost first), with valid JSON beside it;
  * returns the value and the path the refusal must name.
  */
-function plant(inner: unknown, steps: ReadonlyArray<fc.Value<typeof step>>, filler: unknown[]): { value: unknown; path: string } {
+function plant(inner: unknown, steps: readonly Step[], filler: unknown[]): { value: unknown; path: string } {
   let value = inner;
   let path = '';
   for (let s = steps.length - 1; s >= 0; s--) {
-    const st = steps[s] as fc.Value<typeof step>;
+    const st = steps[s] as Step;
     if (st.kind === 'key') {
       // Valid properties on both sides; the planted one is the only problem.
       value = { before: filler, [st.key]: value, after: filler };
@@ -92,7 +94,6 @@ describe('defaultCodec', () => {
   it('refuses undefined inside an array, allows it as a property (JSON drops it) and allows holes', () => {
     expect(() => defaultCodec.encode([1, undefined])).toThrow('Cannot encode the value at `[1]`: undefined is not a JSON value');
     expect(defaultCodec.decode(defaultCodec.encode({ a: 1, b: undefined }))).toEqual({ a: 1 });
-    // eslint-disable-next-line no-sparse-arrays
     expect(defaultCodec.decode(defaultCodec.encode([1, , 3]))).toEqual([1, null, 3]);
   });
 

@@ -290,7 +290,7 @@ describe('a foreign program following docs/protocol.md', () => {
       base, 'leased-server', 1, now + 3_000, 100_000, 60_000, 'tok',
     );
     expect(taken).toEqual(['[1]\n']);
-    expect(await foreign.hmget(run, 'state', 'owner', 'token', 'lease')).toEqual(['running', 'leased-server', 'tok.1', String(now + 3_000)]);
+    expect(await foreign.hmget(run, 'state', 'owner', 'token', 'lease')).toEqual(['running', 'leased-server', 'tok', String(now + 3_000)]);
     expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 500));
     expect(await foreign.pttl(run)).toBeLessThanOrEqual(ttlQueued);
     // A sweep after the grace deadline, within the lease: not queued again; its entry
@@ -302,7 +302,7 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(await foreign.pttl(run)).toBeGreaterThan(90_000);
     expect(await foreign.llen(`${base}:q`)).toBe(0);
     // The server renews its lease to 8 s ahead: a sweep at 4 s moves the entry again.
-    expect(await foreign.eval(lua('renew-1'), 1, `${base}:pending`, base, now + 8_000, 100_000, '[1]', 'tok.1')).toEqual([]);
+    expect(await foreign.eval(lua('renew-1'), 1, `${base}:pending`, base, now + 8_000, 100_000, '[1]', 'tok')).toEqual([]);
     expect(await sweep(now + 4_000)).toEqual([0, 1, 1]);
     expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 8_000));
     // Past the renewed lease, its server is taken for lost: queued again at the front.
@@ -327,6 +327,29 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(await foreign.lrange(`${base}:reply:twice-b`, 0, -1)).toEqual(['[2]\n0j2']);
     expect(await foreign.exists(`${base}:r:[1]`, `${base}:r:[2]`)).toBe(0);
     expect(await foreign.zcard(`${base}:pending`)).toBe(0);
+  });
+
+  it('a request queued twice and taken twice in one call (one token for both) is answered once, together or apart', async () => {
+    for (const together of [true, false]) {
+      const base = baseOf(`foreign-dup-${together ? 'together' : 'apart'}`);
+      const now = Date.now();
+      await foreign.eval(lua('get-1'), 1, `${base}:v:[1]`, base, 'dup-client', now + 5_000, 100_000, '[1]', '[1]\n');
+      // Queued a second time, as a sweep may do while the first copy still waits.
+      await foreign.rpush(`${base}:q`, '[1]\n');
+      const complete = (take: number, ...finished: string[]): Promise<unknown> =>
+        foreign.eval(
+          lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
+          base, 'dup-server', take, now + 5_000, 100_000, 60_000, 'dup', ...finished,
+        );
+      expect(await complete(2)).toEqual(['[1]\n', '[1]\n']);
+      expect(await foreign.hget(`${base}:r:[1]`, 'token')).toBe('dup');
+      const first = 'dup\t0\t00\t[1]\n0j1';
+      const delivered = together ? await complete(0, first, first) : [...((await complete(0, first)) as unknown[]), ...((await complete(0, first)) as unknown[])];
+      // The first completion answers the one waiter; the second finds no record: dropped.
+      expect(delivered).toEqual([1, -1]);
+      expect(await foreign.lrange(`${base}:reply:dup-client`, 0, -1)).toEqual(['[1]\n0j1']);
+      expect(await foreign.exists(`${base}:r:[1]`)).toBe(0);
+    }
   });
 
   it('a record that lapsed while queued is made again when taken, with a TTL and a pending entry at its lease', async () => {

@@ -19,9 +19,10 @@
 -- ARGV[4] lease deadline for the requests taken (ms): their records' `lease` field
 -- ARGV[5] ttl of a run record made again (ms)
 -- ARGV[6] ttl of reply lists (ms)
--- ARGV[7] token prefix for the requests taken: the i-th gets PREFIX.i
+-- ARGV[7] token for the requests taken (one for all of them: it is new for each call,
+--         and a request taken twice in one call, queued twice, is answered once either way)
 -- ARGV[8..] one per finished request: TOKEN TAB TTL TAB FLAGS TAB KEY NEWLINE ENVELOPE,
---           TTL the cache ttl in ms (0: not cached), FLAGS two characters: '1' if an
+--           TTL the cache ttl in ms as a whole number ('0': not cached), FLAGS two characters: '1' if an
 --           error (else '0'), '1' if never claimed (else '0'). One argument, not six:
 --           the server's Redis client builds and sends one string per request, and
 --           KEY NEWLINE ENVELOPE is the reply entry as it goes to the clients.
@@ -39,6 +40,17 @@ local reply = {}
 -- Calls a variadic command with a fixed head and a list of arguments, in chunks that
 -- stay below what Lua's unpack can spread on its stack.
 local function variadic(head, list, stride)
+  -- Most lists fit in one call: no copy of head and list into a new table.
+  if #list <= 4000 - 4000 % stride then
+    if #list == 0 then
+      return
+    elseif #head == 1 then
+      redis.call(head[1], unpack(list))
+    else
+      redis.call(head[1], head[2], unpack(list))
+    end
+    return
+  end
   local chunk = 4000 - 4000 % stride
   local first = 1
   while first <= #list do
@@ -58,11 +70,15 @@ end
 local n = 0
 -- Counted and expired once per call, not once per request: fewer commands per request.
 local computations = 0
--- Reply list -> messages for it, in the order the requests finished.
+-- Client id -> messages for its reply list, in the order the requests finished.
+-- Lists are filled through counters, not t[#t + 1] (see get-1.lua).
 local replyLists = {}
+local replyCounts = {}
 local replyOrder = {}
+local nReplyLists = 0
 local finishedRuns = {}
 local finishedKeys = {}
+local nFinished = 0
 local finished = {}
 local direct = redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1
 local inbox = base .. ':in:' .. ARGV[2]
@@ -70,7 +86,6 @@ for i = 8, #ARGV do
   -- One pattern match takes the six parts apart: one call where finds and subs took
   -- ten (measured: 2% fewer Redis instructions per miss, bench/distributed/redis-instructions.mjs).
   local token, ttl, failedFlag, claimFlag, message, key = string.match(ARGV[i], '^([^\t]*)\t([^\t]*)\t(.)(.)\t(([^\n]*)\n.*)$')
-  ttl = tonumber(ttl)
   local failed = failedFlag == '1'
   local neverClaimed = claimFlag == '1'
   local newline = #key + 1
@@ -81,10 +96,12 @@ for i = 8, #ARGV do
   local fields = finished[key] and {} or redis.call('HGETALL', run)
   local owner, stale, payload = nil, nil, nil
   local waiters = {}
+  local nWaiters = 0
   for f = 1, #fields, 2 do
     local name = fields[f]
     if string.byte(name, 1) == 119 and string.byte(name, 2) == 58 then -- 'w:'
-      waiters[#waiters + 1] = string.sub(name, 3)
+      nWaiters = nWaiters + 1
+      waiters[nWaiters] = string.sub(name, 3)
     elseif name == 'token' then
       owner = fields[f + 1]
     elseif name == 'stale' then
@@ -103,7 +120,7 @@ for i = 8, #ARGV do
     -- Saved over while it ran: the saved result is the answer.
     message = key .. '\n' .. saved
   end
-  if (owner == token or unclaimed) and stale and not saved and #waiters > 0
+  if (owner == token or unclaimed) and stale and not saved and nWaiters > 0
       and redis.call('HINCRBY', run, 'recomputes', 1) <= 3 then
     -- Something it read changed while it ran: its result mixes old and new inputs.
     -- Compute it again before answering anyone (a request that keeps going stale is
@@ -116,23 +133,30 @@ for i = 8, #ARGV do
     end
     delivered = -2
   elseif owner == token or unclaimed then
-    if ttl > 0 and not stale then
+    -- TTL is '0' or a positive whole number of ms, as servers write it: compared as
+    -- text and passed on as text (a Lua number is parsed and formatted again).
+    if ttl ~= '0' and not stale then
       redis.call('SET', base .. ':v:' .. key, string.sub(message, newline + 1), 'PX', ttl)
     end
-    for _, id in ipairs(waiters) do
-      local replies = base .. ':reply:' .. id
-      local messages = replyLists[replies]
+    for w = 1, nWaiters do
+      local id = waiters[w]
+      local messages = replyLists[id]
       if not messages then
         messages = {}
-        replyLists[replies] = messages
-        replyOrder[#replyOrder + 1] = replies
+        replyLists[id] = messages
+        replyCounts[id] = 0
+        nReplyLists = nReplyLists + 1
+        replyOrder[nReplyLists] = id
       end
-      messages[#messages + 1] = message
+      local count = replyCounts[id] + 1
+      replyCounts[id] = count
+      messages[count] = message
     end
-    delivered = #waiters
+    delivered = nWaiters
     finished[key] = true
-    finishedRuns[#finishedRuns + 1] = run
-    finishedKeys[#finishedKeys + 1] = key
+    nFinished = nFinished + 1
+    finishedRuns[nFinished] = run
+    finishedKeys[nFinished] = key
     if failed then
       redis.call('HINCRBY', KEYS[2], 'errors', 1)
     end
@@ -147,6 +171,7 @@ variadic({ 'DEL' }, finishedRuns, 1)
 variadic({ 'ZREM', KEYS[1] }, finishedKeys, 1)
 local taken = 0
 local leases = {}
+local nLeases = 0
 local want = tonumber(ARGV[3])
 -- Its own inbox first: a request sent there chose this server, and would otherwise
 -- wait behind whatever the shared queue gives it. One LMPOP takes what the first
@@ -156,7 +181,8 @@ if direct then
   pop = { 'LMPOP', 3, inbox, KEYS[3], KEYS[4], 'LEFT', 'COUNT', 0 }
 end
 while taken < want do
-  pop[#pop] = want - taken
+  -- The first pop asks for ARGV[3] as it came (see the token above).
+  pop[#pop] = taken == 0 and ARGV[3] or want - taken
   local popped = redis.call(unpack(pop))
   if not popped then
     break
@@ -174,13 +200,16 @@ while taken < want do
     -- leave, so if it is new too (all 4 fields added), the record is new. It has no
     -- kind, which counts as a prefetch (see claim-3.lua). The payload is written only
     -- then: every other record has it already.
+    -- One token for the call, not PREFIX.i: turning a Lua number into a string goes
+    -- through sprintf, 2.5% of Redis's instructions per miss (redis-instructions.mjs).
     local added = redis.call('HSET', run, 'state', 'running', 'owner', ARGV[2],
-      'token', ARGV[7] .. '.' .. taken, 'lease', ARGV[4])
+      'token', ARGV[7], 'lease', ARGV[4])
     if added > 3 then
       redis.call('HSET', run, 'payload', payload)
       redis.call('PEXPIRE', run, ARGV[5])
-      leases[#leases + 1] = ARGV[4]
-      leases[#leases + 1] = key
+      leases[nLeases + 1] = ARGV[4]
+      leases[nLeases + 2] = key
+      nLeases = nLeases + 2
     end
     computations = computations + 1
     n = n + 1
@@ -188,8 +217,11 @@ while taken < want do
   end
 end
 variadic({ 'ZADD', KEYS[1] }, leases, 2)
-for _, replies in ipairs(replyOrder) do
-  variadic({ 'RPUSH', replies }, replyLists[replies], 1)
+for r = 1, nReplyLists do
+  local id = replyOrder[r]
+  -- Its reply list's key, built once per client and call, not once per message.
+  local replies = base .. ':reply:' .. id
+  variadic({ 'RPUSH', replies }, replyLists[id], 1)
   redis.call('PEXPIRE', replies, ARGV[6])
 end
 if computations > 0 then
