@@ -240,13 +240,12 @@ export class RedisServer implements ServerHandle {
     } catch {
       return;
     }
+    // One token for every request one call takes (see complete-4.lua).
     for (const payload of taken) {
-      // One token for every request one call takes (see complete-4.lua).
-      const token = prefix;
       const parsed = parsePayload(payload);
-      if (parsed !== undefined) this.inFlight.set(parsed.requestKey, token);
+      if (parsed !== undefined) this.inFlight.set(parsed.requestKey, prefix);
       if (!this.pool.tryAcquire()) await this.pool.acquire();
-      this.serve(payload, token);
+      this.serve(payload, prefix);
     }
   }
 

@@ -329,6 +329,24 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(await foreign.zcard(`${base}:pending`)).toBe(0);
   });
 
+  it('a get of more requests than one command takes (4,500: MGET, RPUSH and ZADD go in chunks) answers each at its own place', async () => {
+    const base = baseOf('foreign-many');
+    const now = Date.now();
+    const n = 4_500;
+    const argv: string[] = [];
+    for (let i = 0; i < n; i++) argv.push(`[${i}]`, `[${i}]\n`);
+    const first = (await foreign.eval(lua('get-1'), 1, `${base}:v:[0]`, base, 'many-client', now + 5_000, 100_000, ...argv)) as unknown[];
+    expect(first).toEqual(new Array(n).fill(0));
+    expect(await foreign.llen(`${base}:q`)).toBe(n);
+    expect(await foreign.zcard(`${base}:pending`)).toBe(n);
+    // Cache every 7th result: the second call must find each at its own index, past the first chunk too.
+    for (let i = 0; i < n; i += 7) await foreign.set(`${base}:v:[${i}]`, `j${i}`);
+    const second = (await foreign.eval(lua('get-1'), 1, `${base}:v:[0]`, base, 'many-client', now + 5_000, 100_000, ...argv)) as unknown[];
+    expect(second).toEqual(Array.from({ length: n }, (_, i) => (i % 7 === 0 ? `j${i}` : 0)));
+    // The others joined their records: nothing queued twice.
+    expect(await foreign.llen(`${base}:q`)).toBe(n);
+  });
+
   it('a request queued twice and taken twice in one call (one token for both) is answered once, together or apart', async () => {
     for (const together of [true, false]) {
       const base = baseOf(`foreign-dup-${together ? 'together' : 'apart'}`);

@@ -38,32 +38,18 @@ local base = ARGV[1]
 local reply = {}
 
 -- Calls a variadic command with a fixed head and a list of arguments, in chunks that
--- stay below what Lua's unpack can spread on its stack.
+-- stay below what Lua's unpack can spread on its stack. Each chunk is unpacked from the
+-- list itself (a range of it): no copy of head and list into a new table per command.
 local function variadic(head, list, stride)
-  -- Most lists fit in one call: no copy of head and list into a new table.
-  if #list <= 4000 - 4000 % stride then
-    if #list == 0 then
-      return
-    elseif #head == 1 then
-      redis.call(head[1], unpack(list))
-    else
-      redis.call(head[1], head[2], unpack(list))
-    end
-    return
-  end
   local chunk = 4000 - 4000 % stride
-  local first = 1
-  while first <= #list do
-    local last = math.min(first + chunk - 1, #list)
-    local args = {}
-    for h = 1, #head do
-      args[h] = head[h]
+  local size = #list
+  for first = 1, size, chunk do
+    local last = math.min(first + chunk - 1, size)
+    if #head == 1 then
+      redis.call(head[1], unpack(list, first, last))
+    else
+      redis.call(head[1], head[2], unpack(list, first, last))
     end
-    for a = first, last do
-      args[#args + 1] = list[a]
-    end
-    redis.call(unpack(args))
-    first = last + 1
   end
 end
 
@@ -181,8 +167,7 @@ if direct then
   pop = { 'LMPOP', 3, inbox, KEYS[3], KEYS[4], 'LEFT', 'COUNT', 0 }
 end
 while taken < want do
-  -- The first pop asks for ARGV[3] as it came (see the token above).
-  pop[#pop] = taken == 0 and ARGV[3] or want - taken
+  pop[#pop] = want - taken
   local popped = redis.call(unpack(pop))
   if not popped then
     break

@@ -32,40 +32,30 @@ local reply = {}
 local misses = 0
 
 -- Calls a variadic command with a fixed head and a list of arguments, in chunks that
--- stay below what Lua's unpack can spread on its stack.
+-- stay below what Lua's unpack can spread on its stack. Each chunk is unpacked from the
+-- list itself (a range of it): no copy of head and list into a new table per command.
 local function variadic(head, list, stride)
-  -- Most lists fit in one call: no copy of head and list into a new table.
-  if #list <= 4000 - 4000 % stride then
-    if #list == 0 then
-      return {}
-    end
+  local chunk = 4000 - 4000 % stride
+  local size = #list
+  local replies = {}
+  local count = 0
+  for first = 1, size, chunk do
+    local last = math.min(first + chunk - 1, size)
     local r
     if #head == 1 then
-      r = redis.call(head[1], unpack(list))
+      r = redis.call(head[1], unpack(list, first, last))
     else
-      r = redis.call(head[1], head[2], unpack(list))
+      r = redis.call(head[1], head[2], unpack(list, first, last))
     end
-    return type(r) == 'table' and r or {}
-  end
-  local chunk = 4000 - 4000 % stride
-  local first = 1
-  local replies = {}
-  while first <= #list do
-    local last = math.min(first + chunk - 1, #list)
-    local args = {}
-    for h = 1, #head do
-      args[h] = head[h]
-    end
-    for a = first, last do
-      args[#args + 1] = list[a]
-    end
-    local r = redis.call(unpack(args))
     if type(r) == 'table' then
-      for _, v in ipairs(r) do
-        replies[#replies + 1] = v
+      if size <= chunk then
+        return r
+      end
+      for k = 1, #r do
+        count = count + 1
+        replies[count] = r[k]
       end
     end
-    first = last + 1
   end
   return replies
 end
