@@ -3,7 +3,7 @@
 //
 //   npm run bench:distributed            (builds, then runs this)
 //   node bench/distributed/run.mjs [--quick] [--only=hits,jobs,commands]
-//                                  [--concurrency=N] [--window=N] [--warm-window-jobs=N]
+//                                  [--concurrency=N] [--window=N] [--warm-window-jobs=N] [--warm-jobs=N]
 //
 // 1. hits:     memocell `get` of a cached result vs a raw ioredis GET of a string of
 //              the same size, 1 and 32 requests outstanding: ops/s and the ratio.
@@ -48,10 +48,11 @@ const only = opt('only', SECTIONS.join(',')).split(',');
 const SERVER_CONCURRENCY = Number(opt('concurrency', '16'));
 const WINDOW = Number(opt('window', '128'));
 const WARM_WINDOW_JOBS_ARG = opt('warm-window-jobs', undefined);
-const known = ['--quick', '--only=', '--concurrency=', '--window=', '--warm-window-jobs='];
+const WARM_JOBS_ARG = opt('warm-jobs', undefined);
+const known = ['--quick', '--only=', '--concurrency=', '--window=', '--warm-window-jobs=', '--warm-jobs='];
 const unknown = argv.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
 if (unknown.length || only.some((s) => !SECTIONS.includes(s)) || !(SERVER_CONCURRENCY >= 1) || !(WINDOW >= 1)) {
-  console.error(`usage: node bench/distributed/run.mjs [--quick] [--only=${SECTIONS.join(',')}] [--concurrency=N] [--window=N] [--warm-window-jobs=N]`);
+  console.error(`usage: node bench/distributed/run.mjs [--quick] [--only=${SECTIONS.join(',')}] [--concurrency=N] [--window=N] [--warm-window-jobs=N] [--warm-jobs=N]`);
   process.exit(2);
 }
 
@@ -62,10 +63,18 @@ const CFG = {
   hitWarmMs: quick ? 200 : 300,
   latencyJobs: quick ? 300 : 1000,
   throughputJobs: quick ? 2000 : 6000,
-  warmJobs: quick ? 100 : 300,
+  // Jobs one at a time right before the one-at-a-time measurement, after the window
+  // warm-up: that path has code of its own (a lone call, a blocking pop per reply) that V8
+  // compiles only after thousands of calls. With 300, a memocell client ran at 2,300
+  // misses/s and 220 µs of CPU per miss; with 5,000, at 4,900/s and 60 µs (2026-12-04).
+  warmJobs: WARM_JOBS_ARG !== undefined ? Number(WARM_JOBS_ARG) : quick ? 1000 : 5000,
   // Jobs with many outstanding before anything is measured, in each fresh pair of server
-  // processes (and the client): enough for the JIT to have compiled the hot paths.
-  warmWindowJobs: WARM_WINDOW_JOBS_ARG !== undefined ? Number(WARM_WINDOW_JOBS_ARG) : quick ? 400 : 1200,
+  // processes (and the client), the same number for BullMQ and memocell: enough for V8 to
+  // have compiled the hot paths of both, so that what is measured is long-lived servers.
+  // With 1,200, memocell's servers were still compiling theirs in the measured window
+  // (V8's --trace-opt: 50-150 ms of compilation per server, in a window of 100 ms of
+  // their CPU; BENCHMARKS.md, 2026-12-04). --warm-window-jobs=1200 measures fresh ones.
+  warmWindowJobs: WARM_WINDOW_JOBS_ARG !== undefined ? Number(WARM_WINDOW_JOBS_ARG) : quick ? 4000 : 30000,
   countOps: 100, // operations per command-count window, one at a time
   countWindowOps: 1000, // operations per command-count window with many outstanding
   idleMs: 1000, // idle window of the command count (background traffic)
@@ -456,7 +465,10 @@ async function bullmqClient(url) {
   const connection = { host: hostname, port: Number(port), maxRetriesPerRequest: null };
   const queue = new Queue(QUEUE, { connection });
   queue.setMaxListeners(0); // one 'closing' listener per outstanding waitUntilFinished
-  const events = new QueueEvents(QUEUE, { connection });
+  // From the start of the (flushed) event stream, not from '$': waitUntilReady resolves
+  // before the first XREAD is sent, and the first jobs of a burst of 128 could finish in
+  // between, their events never seen (a warm-up that began with a window timed out so).
+  const events = new QueueEvents(QUEUE, { connection, lastEventId: '0-0' });
   await queue.waitUntilReady();
   await events.waitUntilReady();
   const job = async (i) => {
@@ -516,12 +528,13 @@ async function benchJobsOf(kind) {
   const out = {};
   try {
     client = kind === 'bullmq' ? await bullmqClient(redis.url) : memocellClient(redis.url);
-    // Warm-up: one at a time, then a window, on arguments never used again.
+    // Warm-up: a window, then one at a time right before that is measured, on arguments
+    // never used again.
     let next = 1_000_000;
-    await oneAtATime(client.job, CFG.warmJobs, next);
-    next += CFG.warmJobs;
     await windowed(client.job, CFG.warmWindowJobs, WINDOW, next);
     next += CFG.warmWindowJobs;
+    await oneAtATime(client.job, CFG.warmJobs, next);
+    next += CFG.warmJobs;
     out.oneAtATime = await withCpu(servers, () => oneAtATime(client.job, CFG.latencyJobs, next));
     next += CFG.latencyJobs;
     log(
@@ -1007,8 +1020,9 @@ if (jobRows) {
   md.push(
     '',
     `Miss: memocell \`get\` of distinct arguments (the handler does not \`keep\`, so nothing is cached); BullMQ: \`queue.add\` then ` +
-      `\`job.waitUntilFinished(queueEvents)\`. ${CFG.latencyJobs} jobs one at a time, then ${CFG.throughputJobs} with ${WINDOW} outstanding, after a warm-up; ` +
-      `median of ${CFG.jobPasses} passes in alternating order, each with fresh server processes.`,
+      `\`job.waitUntilFinished(queueEvents)\`. ${CFG.latencyJobs} jobs one at a time, then ${CFG.throughputJobs} with ${WINDOW} outstanding, after a warm-up of ` +
+      `${CFG.warmWindowJobs.toLocaleString('en-US')} jobs with ${WINDOW} outstanding, then ${CFG.warmJobs.toLocaleString('en-US')} one at a time, in each pass; ` +
+      `median of ${CFG.jobPasses} passes in alternating order, each with new server processes.`,
   );
   md.push('', mdTable(cpuHeader, cpuRows));
 }
