@@ -5,7 +5,7 @@
 // and RPUSH the reply. Beside it, in the same run on the same Redis, memocell's
 // one-at-a-time miss with two server processes (bench/distributed/memocell-server.mjs).
 //
-//   npm run build && node bench/distributed/floor.mjs [--jobs=3000] [--rounds=3]
+//   npm run build && node bench/distributed/floor.mjs [--jobs=3000] [--rounds=3] [--warm=5000]
 //
 // Compare the ratio memocell / floor, not absolute times (shared, noisy machines).
 import { fork } from 'node:child_process';
@@ -32,6 +32,9 @@ if (role === 'raw-server') {
 const option = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const JOBS = option('jobs', 3000);
 const ROUNDS = option('rounds', 3);
+// Calls before the timed ones in each round, for the floor and memocell alike: V8 compiles
+// a one-at-a-time path only after thousands of calls (see run.mjs, warmJobs).
+const WARM = option('warm', 5000);
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 
 function startChild(file, args) {
@@ -55,9 +58,9 @@ function stopChildren(children) {
   );
 }
 
-/** p50 and jobs/s of `JOBS` calls one at a time, after a warm-up. */
+/** p50 and jobs/s of `JOBS` calls one at a time, after `WARM` untimed ones. */
 async function measure(call) {
-  for (let i = 0; i < 300; i++) await call(-1 - i);
+  for (let i = 0; i < WARM; i++) await call(-1 - i);
   const latencies = [];
   const began = process.hrtime.bigint();
   for (let i = 0; i < JOBS; i++) {
@@ -121,7 +124,7 @@ try {
     return { name, p50, p99, perSecond };
   };
   const rows = [row('raw floor: RPUSH + BLPOP through 2 server processes', floor), row('memocell get, not cached (2 servers)', memocell)];
-  console.log(`\n${JOBS} one-at-a-time calls per round, median of ${ROUNDS} rounds in alternating order\n`);
+  console.log(`\n${JOBS} one-at-a-time calls per round after ${WARM} untimed ones, median of ${ROUNDS} rounds in alternating order\n`);
   console.log('| One at a time | p50 ms | p99 ms | calls/s |\n| --- | ---: | ---: | ---: |');
   for (const r of rows) console.log(`| ${r.name} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(2)} | ${Math.round(r.perSecond).toLocaleString('en-US')} |`);
   const [f, m] = rows;
