@@ -62,7 +62,9 @@ const CFG = {
   hitMs: quick ? 400 : 1000,
   hitWarmMs: quick ? 200 : 300,
   latencyJobs: quick ? 300 : 1000,
-  throughputJobs: quick ? 2000 : 6000,
+  // 6,000 took memocell 0.15 s, short enough for one scheduler hiccup to move a pass by
+  // a third (passes of one run gave 3.8-6.4x BullMQ); 30,000 take it about 0.8 s.
+  throughputJobs: quick ? 4000 : 30000,
   // Jobs one at a time right before the one-at-a-time measurement, after the window
   // warm-up: that path has code of its own (a lone call, a blocking pop per reply) that V8
   // compiles only after thousands of calls. With 300, a memocell client ran at 2,300
