@@ -51,7 +51,15 @@ const WARM_WINDOW_JOBS_ARG = opt('warm-window-jobs', undefined);
 const WARM_JOBS_ARG = opt('warm-jobs', undefined);
 const known = ['--quick', '--only=', '--concurrency=', '--window=', '--warm-window-jobs=', '--warm-jobs='];
 const unknown = argv.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
-if (unknown.length || only.some((s) => !SECTIONS.includes(s)) || !(SERVER_CONCURRENCY >= 1) || !(WINDOW >= 1)) {
+const countOk = (arg) => arg === undefined || (Number.isInteger(Number(arg)) && Number(arg) >= 0);
+if (
+  unknown.length ||
+  only.some((s) => !SECTIONS.includes(s)) ||
+  !(SERVER_CONCURRENCY >= 1) ||
+  !(WINDOW >= 1) ||
+  !countOk(WARM_WINDOW_JOBS_ARG) ||
+  !countOk(WARM_JOBS_ARG)
+) {
   console.error(`usage: node bench/distributed/run.mjs [--quick] [--only=${SECTIONS.join(',')}] [--concurrency=N] [--window=N] [--warm-window-jobs=N] [--warm-jobs=N]`);
   process.exit(2);
 }
