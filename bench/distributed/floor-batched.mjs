@@ -14,6 +14,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { childCpuUs, redisCpuUs } from './cpu.mjs';
 import { startRedis } from './redis-server.mjs';
 
 const ANSWER_AND_TAKE = `
@@ -67,17 +68,6 @@ function startChild(file, args) {
   });
 }
 
-const childCpu = (child) =>
-  new Promise((resolve) => {
-    child.once('message', (m) => resolve(m.usage.user + m.usage.system));
-    child.send({ type: 'cpu' });
-  });
-
-async function redisCpu(admin) {
-  const info = await admin.info('cpu');
-  return (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1])) * 1e6;
-}
-
 /** `count` calls with WINDOW outstanding: calls/s and CPU µs per call of each part. */
 async function measure(admin, servers, call) {
   let made = 0;
@@ -92,15 +82,15 @@ async function measure(admin, servers, call) {
     await Promise.all(Array.from({ length: WINDOW }, worker));
   };
   await run(2000);
-  const servers0 = await Promise.all(servers.map(childCpu));
-  const redis0 = await redisCpu(admin);
+  const servers0 = await Promise.all(servers.map(childCpuUs));
+  const redis0 = await redisCpuUs(admin);
   const client0 = process.cpuUsage();
   const began = performance.now();
   await run(JOBS);
   const seconds = (performance.now() - began) / 1000;
   const client = process.cpuUsage(client0);
-  const servers1 = await Promise.all(servers.map(childCpu));
-  const redis1 = await redisCpu(admin);
+  const servers1 = await Promise.all(servers.map(childCpuUs));
+  const redis1 = await redisCpuUs(admin);
   return {
     perSecond: JOBS / seconds,
     client: (client.user + client.system) / JOBS,

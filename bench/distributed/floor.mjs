@@ -29,7 +29,15 @@ if (role === 'raw-server') {
   }
 }
 
-const option = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const option = (name, fallback) => {
+  const value = Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`floor.mjs: --${name} must be a whole number of calls`);
+    console.error('usage: node bench/distributed/floor.mjs [--jobs=3000] [--rounds=3] [--warm=5000]');
+    process.exit(2);
+  }
+  return value;
+};
 const JOBS = option('jobs', 3000);
 const ROUNDS = option('rounds', 3);
 // Calls before the timed ones in each round, for the floor and memocell alike: V8 compiles

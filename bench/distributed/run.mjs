@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { Redis } from 'ioredis';
 import { Queue, QueueEvents } from 'bullmq';
+import { redisCpuUs } from './cpu.mjs';
 import { startRedis } from './redis-server.mjs';
 import { startCountingProxy, diff, sum } from './count-proxy.mjs';
 
@@ -209,19 +210,12 @@ async function rate(fn, concurrency, ms) {
   return (await rateDetailed(fn, concurrency, ms)).opsPerSec;
 }
 
-/** CPU seconds redis-server has used (INFO cpu: user + sys, all threads). */
-async function redisCpuSeconds() {
-  const info = await admin.info('cpu');
-  const f = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  return f('used_cpu_user') + f('used_cpu_sys');
-}
-
 /**
  * ops/s of `fn` with `concurrency` calls outstanding for `ms`, with the CPU time per op
  * of this process and of redis-server.
  */
 async function rateDetailed(fn, concurrency, ms) {
-  const r0 = await redisCpuSeconds();
+  const r0 = await redisCpuUs(admin);
   const cpu0 = process.cpuUsage();
   let n = 0;
   const t0 = performance.now();
@@ -235,11 +229,11 @@ async function rateDetailed(fn, concurrency, ms) {
   await Promise.all(Array.from({ length: concurrency }, loop));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const r1 = await redisCpuSeconds();
+  const r1 = await redisCpuUs(admin);
   return {
     opsPerSec: n / seconds,
     clientCpuUsPerOp: (cpu.user + cpu.system) / n,
-    redisCpuUsPerOp: ((r1 - r0) * 1e6) / n,
+    redisCpuUsPerOp: (r1 - r0) / n,
   };
 }
 
@@ -516,17 +510,17 @@ async function startServers(kind, urls) {
 async function withCpu(servers, phase) {
   const sum = (xs) => xs.reduce((a, b) => a + b, 0);
   const s0 = sum(await Promise.all(servers.map((s) => s.cpu())));
-  const r0 = await redisCpuSeconds();
+  const r0 = await redisCpuUs(admin);
   const c0 = process.cpuUsage();
   const result = await phase();
   const c = process.cpuUsage(c0);
-  const r1 = await redisCpuSeconds();
+  const r1 = await redisCpuUs(admin);
   const s1 = sum(await Promise.all(servers.map((s) => s.cpu())));
   return {
     ...result,
     clientCpuUsPerJob: (c.user + c.system) / result.jobs,
     serversCpuUsPerJob: (s1 - s0) / result.jobs,
-    redisCpuUsPerJob: ((r1 - r0) * 1e6) / result.jobs,
+    redisCpuUsPerJob: (r1 - r0) / result.jobs,
   };
 }
 

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { childCpuUs, redisCpuUs } from './cpu.mjs';
 import { startRedis } from './redis-server.mjs';
 
 const PREFIX = 'waits';
@@ -86,18 +87,6 @@ function startServer(url) {
   });
 }
 
-const cpuOf = (child) =>
-  new Promise((resolve) => {
-    child.once('message', (m) => resolve(m.usage.user + m.usage.system));
-    child.send({ type: 'cpu' });
-  });
-
-async function redisCpuUs(admin) {
-  const info = await admin.info('cpu');
-  const f = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  return (f('used_cpu_user') + f('used_cpu_sys')) * 1e6;
-}
-
 const { createRedisStore } = await import('memocell/distributed');
 const redis = await startRedis();
 const children = [];
@@ -126,7 +115,7 @@ try {
   const pids = { client: process.pid, 'server 1': children[0].pid, 'server 2': children[1].pid, 'redis-server': redis.pid };
   const sched0 = linux ? Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, schedOf(pid)])) : undefined;
   const cpu0 = linux ? cpuTimes() : undefined;
-  const servers0 = await Promise.all(children.map(cpuOf));
+  const servers0 = await Promise.all(children.map(childCpuUs));
   const redis0 = await redisCpuUs(admin);
   const client0 = process.cpuUsage();
   const t0 = performance.now();
@@ -134,7 +123,7 @@ try {
   const seconds = (performance.now() - t0) / 1000;
   const client = process.cpuUsage(client0);
   const redisUs = (await redisCpuUs(admin)) - redis0;
-  const serversUs = (await Promise.all(children.map(cpuOf))).reduce((a, c, i) => a + c - servers0[i], 0);
+  const serversUs = (await Promise.all(children.map(childCpuUs))).reduce((a, c, i) => a + c - servers0[i], 0);
   const cpu1 = linux ? cpuTimes() : undefined;
   const sched1 = linux ? Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, schedOf(pid)])) : undefined;
   sampler.send('stop');
