@@ -8,11 +8,27 @@
  * deadline at the head of any queue. A call that settles is marked done; done calls
  * at a head are dropped at once, and a queue whose done calls pile up behind a slow one
  * is compacted, so the queues hold about as many calls as are outstanding.
+ *
+ * Deadlines are kept on the monotonic clock ({@link monotonicNow}), not the wall clock:
+ * a wall clock stepped forward (NTP, a VM resumed or re-synced) made calls time out
+ * early (28-45 ms early in one CI run), and one stepped back would hold them past their
+ * deadline by as long as the step.
  */
+
+/**
+ * Milliseconds on a clock that never jumps (`performance.now()`): what a call's
+ * deadline is measured on.
+ *
+ * @example
+ * const at = monotonicNow() + 5_000; // five seconds from now, whatever the wall clock does
+ */
+export function monotonicNow(): number {
+  return performance.now();
+}
 
 /** One call's deadline. */
 export interface Deadline {
-  /** When it passes (ms since the epoch): the call's start plus `timeoutMs`. */
+  /** When it passes, on {@link monotonicNow}'s clock: the call's start plus `timeoutMs`. */
   readonly at: number;
   /** The timeout the call was given (ms): calls with the same one share a queue. */
   readonly timeoutMs: number;
@@ -80,7 +96,7 @@ class DeadlineQueue {
  *
  * @example
  * const deadlines = new Deadlines();
- * const call = { at: Date.now() + 1000, timeoutMs: 1000, done: false, expire: () => console.log('late') };
+ * const call = { at: monotonicNow() + 1000, timeoutMs: 1000, done: false, expire: () => console.log('late') };
  * deadlines.add(call);
  * deadlines.settle(call); // answered in time: `expire` is never called
  */
@@ -151,7 +167,7 @@ export class Deadlines {
   private arm(at: number): void {
     clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
+    this.timer = setTimeout(this.fire, Math.max(0, at - monotonicNow()));
     this.held = true;
   }
 
@@ -171,7 +187,7 @@ export class Deadlines {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
     this.held = false;
-    const now = Date.now();
+    const now = monotonicNow();
     const due: Deadline[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const [timeoutMs, queue] of this.queues) {

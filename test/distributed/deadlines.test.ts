@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Deadlines, type Deadline } from '../../src/distributed/deadlines.js';
+import { Deadlines, monotonicNow, type Deadline } from '../../src/distributed/deadlines.js';
 
 interface Call extends Deadline {
   readonly id: number;
@@ -48,14 +48,14 @@ describe('Deadlines', () => {
             // lateStartMs: a wait that follows a cache lookup keeps the lookup's start.
             const call: Call = {
               id: calls.length,
-              at: Date.now() - s.lateStartMs + s.timeoutMs,
+              at: monotonicNow() - s.lateStartMs + s.timeoutMs,
               timeoutMs: s.timeoutMs,
               done: false,
               settled: false,
               expiredAt: undefined,
               expire() {
                 expect(call.expiredAt).toBeUndefined();
-                call.expiredAt = Date.now();
+                call.expiredAt = monotonicNow();
               },
             };
             calls.push(call);
@@ -71,7 +71,7 @@ describe('Deadlines', () => {
           }
           for (const call of calls) {
             if (call.settled) expect(call.expiredAt).toBeUndefined();
-            else if (call.at <= Date.now()) expect(call.expiredAt).toBe(call.at);
+            else if (call.at <= monotonicNow()) expect(call.expiredAt).toBe(call.at);
             else expect(call.expiredAt).toBeUndefined();
           }
           expect(deadlines.size).toBe(calls.filter((c) => !c.settled && c.expiredAt === undefined).length);
@@ -87,24 +87,44 @@ describe('Deadlines', () => {
   });
 
   it('a call added after another but due before it expires at its own deadline (the case fast-check found when order was not kept)', () => {
-    vi.setSystemTime(1_000_000);
     const deadlines = new Deadlines();
     const expired: string[] = [];
-    deadlines.add({ at: Date.now() + 10, timeoutMs: 10, done: false, expire: () => expired.push(`first at ${Date.now()}`) });
-    deadlines.add({ at: Date.now() + 5, timeoutMs: 10, done: false, expire: () => expired.push(`second at ${Date.now()}`) });
+    const t0 = monotonicNow();
+    deadlines.add({ at: t0 + 10, timeoutMs: 10, done: false, expire: () => expired.push(`first at +${monotonicNow() - t0}`) });
+    deadlines.add({ at: t0 + 5, timeoutMs: 10, done: false, expire: () => expired.push(`second at +${monotonicNow() - t0}`) });
     vi.advanceTimersByTime(5);
-    expect(expired).toEqual(['second at 1000005']);
+    expect(expired).toEqual(['second at +5']);
     vi.advanceTimersByTime(5);
-    expect(expired).toEqual(['second at 1000005', 'first at 1000010']);
+    expect(expired).toEqual(['second at +5', 'first at +10']);
+  });
+
+  it('a wall clock stepped forward expires no call early, and one stepped back holds none late (found in CI: calls timed out 28-45 ms early)', () => {
+    const deadlines = new Deadlines();
+    const expired: string[] = [];
+    const t0 = monotonicNow();
+    const add = (name: string, ms: number): void =>
+      deadlines.add({ at: t0 + ms, timeoutMs: ms, done: false, expire: () => expired.push(`${name} at +${monotonicNow() - t0}`) });
+    add('quick', 5);
+    add('slow', 1_000);
+    // Forward a minute (NTP, a VM resumed): when the quick call's timer fires, the slow
+    // call has 995 ms to go, whatever the wall clock says.
+    vi.setSystemTime(Date.now() + 60_000);
+    vi.advanceTimersByTime(5);
+    expect(expired).toEqual(['quick at +5']);
+    // Back a minute: the slow call still expires at its own deadline, not a minute late.
+    vi.setSystemTime(Date.now() - 120_000);
+    vi.advanceTimersByTime(995);
+    expect(expired).toEqual(['quick at +5', 'slow at +1000']);
+    expect(deadlines.size).toBe(0);
   });
 
   it('holds about as many calls as are outstanding when one slow call stays behind many quick ones', () => {
     vi.setSystemTime(1_000_000);
     const deadlines = new Deadlines();
-    const slow: Deadline = { at: Date.now() + 30_000, timeoutMs: 30_000, done: false, expire: () => {} };
+    const slow: Deadline = { at: monotonicNow() + 30_000, timeoutMs: 30_000, done: false, expire: () => {} };
     deadlines.add(slow);
     for (let i = 0; i < 100_000; i++) {
-      const quick: Deadline = { at: Date.now() + 30_000, timeoutMs: 30_000, done: false, expire: () => {} };
+      const quick: Deadline = { at: monotonicNow() + 30_000, timeoutMs: 30_000, done: false, expire: () => {} };
       deadlines.add(quick);
       deadlines.settle(quick);
     }
@@ -117,7 +137,7 @@ describe('Deadlines', () => {
   it('clear() forgets every call without expiring any and leaves no timer', () => {
     const deadlines = new Deadlines();
     let expired = 0;
-    for (let i = 0; i < 10; i++) deadlines.add({ at: Date.now() + 10 * i, timeoutMs: 10 * i, done: false, expire: () => expired++ });
+    for (let i = 0; i < 10; i++) deadlines.add({ at: monotonicNow() + 10 * i, timeoutMs: 10 * i, done: false, expire: () => expired++ });
     deadlines.clear();
     vi.advanceTimersByTime(1_000);
     expect(expired).toBe(0);
@@ -129,7 +149,7 @@ describe('Deadlines', () => {
     const deadlines = new Deadlines();
     // The real timer itself, not a count of the process's timers (others come and go).
     const timer = (): NodeJS.Timeout | undefined => (deadlines as unknown as { timer: NodeJS.Timeout | undefined }).timer;
-    const first: Deadline = { at: Date.now() + 200, timeoutMs: 200, done: false, expire: () => {} };
+    const first: Deadline = { at: monotonicNow() + 200, timeoutMs: 200, done: false, expire: () => {} };
     deadlines.add(first);
     expect(timer()?.hasRef()).toBe(true);
     const left = timer();
@@ -142,7 +162,7 @@ describe('Deadlines', () => {
     // Due after the timer left set: it must fire for the first, find this one, and set
     // itself again for it.
     let expiredAt: number | undefined;
-    const second: Deadline = { at: Date.now() + 200, timeoutMs: 200, done: false, expire: () => (expiredAt = Date.now()) };
+    const second: Deadline = { at: monotonicNow() + 200, timeoutMs: 200, done: false, expire: () => (expiredAt = monotonicNow()) };
     deadlines.add(second);
     expect(timer()).toBe(left);
     expect(timer()?.hasRef()).toBe(true);

@@ -34,7 +34,6 @@ const SERVICE = 'load.slow';
 const CALLS = 1_000;
 const DISTINCT = 650;
 const LATE_MS = 250;
-const EARLY_MS = 25;
 
 
 function logUniform(random: () => number, min: number, max: number): number {
@@ -130,10 +129,11 @@ describe('deadlines against slow servers', () => {
         `timeouts settled ${Math.min(...lateness)} to ${Math.max(...lateness)} ms after their deadline (${stalled})`,
     );
     // Every call: the right value, or a TimeoutError at most 250 ms after its deadline and
-    // not before it (give or take EARLY_MS: a timer counts from the event loop's clock,
-    // read when the loop last woke, a little before the call itself).
+    // never before it. Deadlines are kept on the monotonic clock this test measures with
+    // (performance.now): when they were kept on the wall clock, a CI run had 7 calls time
+    // out 28-45 ms early, the wall clock having moved faster than the monotonic one.
     const bad = outcomes.filter(
-      (o) => !(o.kind === 'ok' || (o.kind === 'TimeoutError' && o.late <= LATE_MS && o.late >= -EARLY_MS)),
+      (o) => !(o.kind === 'ok' || (o.kind === 'TimeoutError' && o.late <= LATE_MS && o.late >= 0)),
     );
     expect(bad.slice(0, 5), `${bad.length} calls broke their deadline or went wrong; ${stalled}`).toEqual([]);
     // Both kinds happened, so both were checked.
