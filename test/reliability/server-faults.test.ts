@@ -152,15 +152,17 @@ describe('server faults', () => {
   const serverId = (server: Child): string => /^ready (\S+)$/m.exec(server.output())?.[1] ?? '?';
 
   /** The tags of the requests whose record names `id` as the server computing them. */
-  async function ownedBy(id: string): Promise<string[]> {
-    const owned: string[] = [];
+  /** The tags of the requests whose run record names the server its owner, with each one's lease (ms since the epoch). */
+  async function ownedBy(id: string): Promise<Map<string, number>> {
+    const owned = new Map<string, number>();
     let cursor = '0';
     do {
       const [next, keys] = await raw.scan(cursor, 'MATCH', `${KEYS.base}:r:*`, 'COUNT', 1000);
       cursor = next;
-      const owners = await Promise.all(keys.map((key) => raw.hget(key, 'owner')));
+      const fields = await Promise.all(keys.map((key) => raw.hmget(key, 'owner', 'lease')));
       for (const [i, key] of keys.entries()) {
-        if (owners[i] === id) owned.push(String((JSON.parse(key.slice(`${KEYS.base}:r:`.length)) as unknown[])[0]));
+        const [owner, lease] = fields[i] as [string | null, string | null];
+        if (owner === id) owned.set(String((JSON.parse(key.slice(`${KEYS.base}:r:`.length)) as unknown[])[0]), Number(lease));
       }
     } while (cursor !== '0');
     return owned;
@@ -178,7 +180,7 @@ describe('server faults', () => {
 
     const all = await Promise.all(Array.from({ length: SERVERS }, () => startServer(CONCURRENCY, LEASE_MS)));
     const live = new Set(all);
-    const kills: Array<{ pid: number; at: number; held: string[] }> = [];
+    const kills: Array<{ pid: number; at: number; held: Map<string, number> }> = [];
     let finished = false;
     const killing = (async () => {
       while (!finished) {
@@ -233,16 +235,19 @@ describe('server faults', () => {
     const extra = starts - REQUESTS;
     // A request is stranded by a kill when the killed server held it (Redis named it its
     // owner) or had started it, and did not answer it.
-    const stranded: Array<{ tag: string; killedPid: number; delay: number }> = [];
+    // lapse: how long after the kill the request's lease ran out (undefined: not claimed
+    // yet); a late re-run then shows whether the lease or what came after it took long.
+    const stranded: Array<{ tag: string; killedPid: number; delay: number; lapse: number | undefined }> = [];
     const neverRerun: string[] = [];
     for (const kill of kills) {
       for (const [i, tag] of tags.entries()) {
         const tagStarts = startsOf.get(tag) ?? [];
         const answeredBy = pidOf((results[i] as Settled).value);
-        const held = kill.held.includes(tag) || tagStarts.some((s) => s.pid === kill.pid && s.at <= kill.at);
+        const held = kill.held.has(tag) || tagStarts.some((s) => s.pid === kill.pid && s.at <= kill.at);
         if (answeredBy === kill.pid || !held) continue;
         const rerun = tagStarts.find((s) => s.pid !== kill.pid && s.at >= kill.at);
-        if (rerun !== undefined) stranded.push({ tag, killedPid: kill.pid, delay: rerun.at - kill.at });
+        const lease = kill.held.get(tag);
+        if (rerun !== undefined) stranded.push({ tag, killedPid: kill.pid, delay: rerun.at - kill.at, lapse: lease === undefined ? undefined : lease - kill.at });
         else if (!tagStarts.some((s) => s.pid === answeredBy && s.at < kill.at)) neverRerun.push(tag);
         // (else another server had taken it over before the kill: not stranded by it.)
       }
@@ -255,14 +260,19 @@ describe('server faults', () => {
     ).length;
     const delays = stranded.map((s) => s.delay);
     const maxDelay = Math.max(0, ...delays);
+    const leased = stranded.filter((s) => s.lapse !== undefined);
+    const lapses = leased.map((s) => s.lapse as number);
+    const afterLapse = leased.map((s) => s.delay - (s.lapse as number));
     const heldUnstarted = kills.reduce(
-      (n, k) => n + k.held.filter((tag) => !(startsOf.get(tag) ?? []).some((s) => s.pid === k.pid)).length,
+      (n, k) => n + [...k.held.keys()].filter((tag) => !(startsOf.get(tag) ?? []).some((s) => s.pid === k.pid)).length,
       0,
     );
     const stats = await raw.hgetall(KEYS.stats);
     console.log(
       `SIGKILL: ${kills.length} kills in ${elapsed} ms; ${REQUESTS}/${REQUESTS} answered; ` +
         `${stranded.length} stranded (${heldUnstarted} taken but not started), re-run after ${Math.min(...delays)}..${maxDelay} ms ` +
+        `(leases ran out ${Math.min(...lapses)}..${Math.max(...lapses)} ms after the kill, re-runs began ` +
+        `${Math.min(...afterLapse)}..${Math.max(...afterLapse)} ms after that) ` +
         `(bound ${LEASE_MS + RERUN_SLACK_MS}); ${starts} computations started (${extra} extra, bound ` +
         `${kills.length * CONCURRENCY}; ${unexplained} not explained by a kill); Redis counted ${stats.computations} claimed`,
     );
