@@ -108,13 +108,20 @@ class MemoEntry<R> extends ComputedCell<R> {
   }
 }
 
+/** `computedAt` of an entry with no value: below any reading of the monotonic clock, which starts at 0. */
+const NOT_COMPUTED = -1;
+
 /**
  * An entry of a family with `ttlMs`: stamps each computation. The family's sweep
  * forgets it when it expires; no timer per entry, so nothing but the map holds it.
  */
 class TimedMemoEntry<R> extends MemoEntry<R> {
-  /** When the value was last computed (ms since epoch); 0 once forgotten. */
-  computedAt = 0;
+  /**
+   * When the value was last computed, on the monotonic clock (`performance.now()`: a
+   * wall clock stepped forward or back must not expire entries early or keep them
+   * late); {@link NOT_COMPUTED} until computed and once forgotten.
+   */
+  computedAt = NOT_COMPUTED;
 
   constructor(
     family: Family,
@@ -126,7 +133,7 @@ class TimedMemoEntry<R> extends MemoEntry<R> {
   }
 
   override _compute(): unknown {
-    this.computedAt = Date.now();
+    this.computedAt = performance.now();
     this.family.stamped(this.computedAt + this.ttlMs);
     return super._compute();
   }
@@ -226,17 +233,17 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   function scheduleSweep(at: number): void {
     if (sweepTimer !== undefined) return;
     // setTimeout takes at most 2^31-1 ms (about 24.8 days); a longer wait is resumed later.
-    sweepTimer = setTimeout(sweep, Math.min(2 ** 31 - 1, Math.max(0, at - Date.now())));
+    sweepTimer = setTimeout(sweep, Math.min(2 ** 31 - 1, Math.max(0, at - performance.now())));
     sweepTimer.unref?.();
   }
   function sweep(): void {
     sweepTimer = undefined;
-    const now = Date.now();
+    const now = performance.now();
     let next = Infinity;
     batch(() => {
       for (const entry of [...entries.values()]) {
         const { computedAt } = entry as TimedMemoEntry<R>;
-        if (computedAt === 0) continue;
+        if (computedAt === NOT_COMPUTED) continue;
         const due = computedAt + (ttlMs as number);
         if (due <= now) forgetEntry(entry);
         else if (due < next) next = due;
@@ -299,7 +306,7 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
   }
 
   function forgetEntry(entry: MemoEntry<R>): void {
-    if (entry instanceof TimedMemoEntry) entry.computedAt = 0;
+    if (entry instanceof TimedMemoEntry) entry.computedAt = NOT_COMPUTED;
     if (!(entry.flags & WATCHED)) evict(entry);
     invalidate(entry);
   }
@@ -336,5 +343,5 @@ export function memo<A extends unknown[], R>(fn: (...args: A) => R, options?: Me
 }
 
 function expired(entry: { readonly computedAt: number }, ttlMs: number): boolean {
-  return entry.computedAt !== 0 && Date.now() - entry.computedAt >= ttlMs;
+  return entry.computedAt !== NOT_COMPUTED && performance.now() - entry.computedAt >= ttlMs;
 }

@@ -442,6 +442,21 @@ describe('memo: ttlMs', () => {
     expect(runs).toBe(2);
   });
 
+  it('a wall clock stepped forward expires no entry early, and one stepped back keeps none late', () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const f = memo(() => ++runs, { ttlMs: 1000 });
+    expect(f()).toBe(1);
+    // A minute forward (NTP, a VM resumed): the entry has 1,000 ms to live, not none.
+    vi.setSystemTime(Date.now() + 60_000);
+    vi.advanceTimersByTime(500);
+    expect(f()).toBe(1);
+    // Two minutes back: it still expires 1,000 ms after it was computed.
+    vi.setSystemTime(Date.now() - 120_000);
+    vi.advanceTimersByTime(500);
+    expect(f()).toBe(2);
+  });
+
   it('a cell reading an expired entry recomputes when the entry is next called', () => {
     vi.useFakeTimers();
     let runs = 0;

@@ -13,7 +13,8 @@ interface Entry {
  * A map whose entries vanish after their TTL. Reads check the deadline themselves, so
  * an entry is never served late even if its timer is delayed; the timer only frees the
  * memory of entries nobody reads again. Timers are unref'd: a cache alone does not keep
- * the process alive.
+ * the process alive. Deadlines are on the monotonic clock (`performance.now()`): a wall
+ * clock stepped forward or back expires no entry early and keeps none late.
  */
 export class TtlCache {
   private readonly entries = new Map<string, Entry>();
@@ -21,7 +22,7 @@ export class TtlCache {
   get(key: string): string | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (Date.now() >= entry.expires) {
+    if (performance.now() >= entry.expires) {
       this.delete(key);
       return undefined;
     }
@@ -34,7 +35,7 @@ export class TtlCache {
 
   set(key: string, data: string, ttlSeconds: number): void {
     this.delete(key);
-    const entry: Entry = { data, expires: Date.now() + ttlSeconds * 1000, timer: undefined };
+    const entry: Entry = { data, expires: performance.now() + ttlSeconds * 1000, timer: undefined };
     this.entries.set(key, entry);
     this.arm(key, entry);
   }
@@ -56,12 +57,12 @@ export class TtlCache {
   }
 
   private arm(key: string, entry: Entry): void {
-    const delay = Math.min(Math.max(entry.expires - Date.now(), 0), MAX_TIMER_MS);
+    const delay = Math.min(Math.max(entry.expires - performance.now(), 0), MAX_TIMER_MS);
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
       if (this.entries.get(key) !== entry) return;
       // Long TTLs take several timer periods.
-      if (Date.now() >= entry.expires) this.entries.delete(key);
+      if (performance.now() >= entry.expires) this.entries.delete(key);
       else this.arm(key, entry);
     }, delay);
     entry.timer.unref();
