@@ -3,7 +3,10 @@
 // client), measured with raw ioredis commands and no work at all: the client RPUSHes a
 // request and waits on its reply list with BLPOP; two server processes BLPOP the queue
 // and RPUSH the reply. Beside it, in the same run on the same Redis, memocell's
-// one-at-a-time miss with two server processes (bench/distributed/memocell-server.mjs).
+// one-at-a-time miss with two server processes (bench/distributed/memocell-server.mjs),
+// and the floor again with one write per side instead of two: the client's request and
+// its reply wait, and the server's reply and its next pop, each corked into one write on
+// one connection (what a design that waits on the connection it sends on would pay).
 //
 //   npm run build && node bench/distributed/floor.mjs [--jobs=3000] [--rounds=3] [--warm=5000]
 //
@@ -16,16 +19,30 @@ import { startRedis } from './redis-server.mjs';
 const role = process.argv[2];
 
 if (role === 'raw-server') {
-  // A server of the floor: pop a request, push its reply, forever.
+  // A server of the floor: pop a request, push its reply, forever. With `corked`, the
+  // reply and the next pop go out in one write on one connection (the socket corked
+  // around both): one write per request instead of two.
   const url = process.argv[3];
+  const corked = process.argv[4] === 'corked';
   const blocking = new Redis(url);
   const commands = new Redis(url);
+  await Promise.all([blocking.ping(), commands.ping()]);
   process.on('disconnect', () => process.exit(0));
   process.send?.({ type: 'ready' });
+  let [, request] = await blocking.blpop('floor:q', 0);
   for (;;) {
-    const [, request] = await blocking.blpop('floor:q', 0);
     const bar = request.indexOf('|');
-    await commands.rpush(`floor:reply:${request.slice(0, bar)}`, request.slice(bar + 1));
+    const replies = `floor:reply:${request.slice(0, bar)}`;
+    if (corked) {
+      blocking.stream.cork();
+      void blocking.rpush(replies, request.slice(bar + 1));
+      const next = blocking.blpop('floor:q', 0);
+      blocking.stream.uncork();
+      [, request] = await next;
+    } else {
+      await commands.rpush(replies, request.slice(bar + 1));
+      [, request] = await blocking.blpop('floor:q', 0);
+    }
   }
 }
 
@@ -81,12 +98,24 @@ async function measure(call) {
   return { p50: latencies[Math.floor(JOBS / 2)], p99: latencies[Math.floor(JOBS * 0.99)], perSecond: JOBS / seconds };
 }
 
-async function floorRound(url) {
-  const servers = await Promise.all([startChild('floor.mjs', ['raw-server', url]), startChild('floor.mjs', ['raw-server', url])]);
+async function floorRound(url, corked = false) {
+  const mode = corked ? 'corked' : 'plain';
+  const servers = await Promise.all([startChild('floor.mjs', ['raw-server', url, mode]), startChild('floor.mjs', ['raw-server', url, mode])]);
   const commands = new Redis(url);
   const replies = new Redis(url);
+  await Promise.all([commands.ping(), replies.ping()]);
   try {
     let seq = 0;
+    if (corked) {
+      // The request and the wait for its reply in one write, on the reply connection.
+      return await measure(async () => {
+        replies.stream.cork();
+        void replies.rpush('floor:q', `c|${++seq}`);
+        const reply = replies.blpop('floor:reply:c', 0);
+        replies.stream.uncork();
+        await reply;
+      });
+    }
     return await measure(async () => {
       // The reply wait is on its own connection, like memocell's reply loop.
       const reply = replies.blpop('floor:reply:c', 0);
@@ -120,9 +149,11 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const redis = await startRedis();
 try {
   const floor = [];
+  const corked = [];
   const memocell = [];
   for (let round = 0; round < ROUNDS; round++) {
     floor.push(await floorRound(redis.url));
+    corked.push(await floorRound(redis.url, true));
     memocell.push(await memocellRound(redis.url, round));
   }
   const row = (name, results) => {
@@ -131,12 +162,17 @@ try {
     const perSecond = median(results.map((r) => r.perSecond));
     return { name, p50, p99, perSecond };
   };
-  const rows = [row('raw floor: RPUSH + BLPOP through 2 server processes', floor), row('memocell get, not cached (2 servers)', memocell)];
+  const rows = [
+    row('raw floor: RPUSH + BLPOP through 2 server processes', floor),
+    row('memocell get, not cached (2 servers)', memocell),
+    row('raw floor, one write per side (push and pop corked together)', corked),
+  ];
   console.log(`\n${JOBS} one-at-a-time calls per round after ${WARM} untimed ones, median of ${ROUNDS} rounds in alternating order\n`);
   console.log('| One at a time | p50 ms | p99 ms | calls/s |\n| --- | ---: | ---: | ---: |');
   for (const r of rows) console.log(`| ${r.name} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(2)} | ${Math.round(r.perSecond).toLocaleString('en-US')} |`);
-  const [f, m] = rows;
+  const [f, m, c] = rows;
   console.log(`| memocell / floor | ${(m.p50 / f.p50).toFixed(2)}× | | ${(m.perSecond / f.perSecond).toFixed(2)}× |`);
+  console.log(`| corked floor / floor | ${(c.p50 / f.p50).toFixed(2)}× | | ${(c.perSecond / f.perSecond).toFixed(2)}× |`);
 } finally {
   await redis.stop();
 }
