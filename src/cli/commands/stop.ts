@@ -41,9 +41,9 @@ export const stop: Command = {
       print(`asked server ${id} of ${server.service} (pid ${server.pid} on ${server.host}) to stop\n`);
       if (!parsed.flag('wait')) return ExitCode.Ok;
       const timeoutMs = parsed.integer('timeout') ?? 30_000;
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       while ((await open.store.servers(server.service)).some((s) => s.id === id)) {
-        if (Date.now() >= deadline) {
+        if (performance.now() >= deadline) {
           throw new CliError(ExitCode.Timeout, `server ${id} of ${server.service} has not stopped within ${timeoutMs} ms`);
         }
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));

@@ -22,6 +22,7 @@ const HEALTHY_AFTER_MS = 30_000;
 interface Slot {
   readonly index: number;
   child: ChildProcess | undefined;
+  /** When it was last started, on the monotonic clock (performance.now()): for how long it ran. */
   startedAt: number;
   /** Unexpected deaths in a row, for the backoff. */
   failures: number;
@@ -64,7 +65,7 @@ export function superviseWorkers(count: number, args: readonly string[]): Promis
 
     const start = (slot: Slot): void => {
       slot.restart = undefined;
-      slot.startedAt = Date.now();
+      slot.startedAt = performance.now();
       // A process group of its own: a Ctrl-C at the terminal reaches this process only,
       // which passes it on once, as a graceful stop.
       const child = fork(main, args, {
@@ -89,7 +90,7 @@ export function superviseWorkers(count: number, args: readonly string[]): Promis
           exitCode = code !== null && code >= 1 && code <= 5 ? code : ExitCode.Failed;
           stopAll();
         } else {
-          if (Date.now() - slot.startedAt >= HEALTHY_AFTER_MS) slot.failures = 0;
+          if (performance.now() - slot.startedAt >= HEALTHY_AFTER_MS) slot.failures = 0;
           slot.failures++;
           const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (slot.failures - 1), MAX_BACKOFF_MS);
           print(`worker ${slot.index} died pid=${child.pid ?? '?'} (${how}); restarting in ${delay} ms\n`);
