@@ -237,7 +237,13 @@ describe('server faults', () => {
     // owner) or had started it, and did not answer it.
     // lapse: how long after the kill the request's lease ran out (undefined: not claimed
     // yet); a late re-run then shows whether the lease or what came after it took long.
-    const stranded: Array<{ tag: string; killedPid: number; delay: number; lapse: number | undefined }> = [];
+    // Taken again, then lost again: kills come every 2 s and re-runs about 2 s after a
+    // kill, so a re-taken request may be held by the next victim before that one starts
+    // it (Redis names it owner; no start line). Its re-run then comes a lease after the
+    // second kill, and measured from the first it looks late (4,480 ms in one CI run).
+    // Such a request counts as re-taken by the second kill (the delay is at most the time
+    // between the kills), and as stranded by the second kill, measured from that kill.
+    const stranded: Array<{ tag: string; killedPid: number; delay: number; lapse: number | undefined; retaken?: boolean }> = [];
     const neverRerun: string[] = [];
     for (const kill of kills) {
       for (const [i, tag] of tags.entries()) {
@@ -247,7 +253,16 @@ describe('server faults', () => {
         if (answeredBy === kill.pid || !held) continue;
         const rerun = tagStarts.find((s) => s.pid !== kill.pid && s.at >= kill.at);
         const lease = kill.held.get(tag);
-        if (rerun !== undefined) stranded.push({ tag, killedPid: kill.pid, delay: rerun.at - kill.at, lapse: lease === undefined ? undefined : lease - kill.at });
+        const lapse = lease === undefined ? undefined : lease - kill.at;
+        const lostAgain = kills.find(
+          (later) =>
+            later.at > kill.at &&
+            (rerun === undefined || later.at < rerun.at) &&
+            later.held.has(tag) &&
+            !tagStarts.some((s) => s.pid === later.pid),
+        );
+        if (lostAgain !== undefined) stranded.push({ tag, killedPid: kill.pid, delay: lostAgain.at - kill.at, lapse, retaken: true });
+        else if (rerun !== undefined) stranded.push({ tag, killedPid: kill.pid, delay: rerun.at - kill.at, lapse });
         else if (!tagStarts.some((s) => s.pid === answeredBy && s.at < kill.at)) neverRerun.push(tag);
         // (else another server had taken it over before the kill: not stranded by it.)
       }
@@ -260,7 +275,7 @@ describe('server faults', () => {
     ).length;
     const delays = stranded.map((s) => s.delay);
     const maxDelay = Math.max(0, ...delays);
-    const leased = stranded.filter((s) => s.lapse !== undefined);
+    const leased = stranded.filter((s) => s.lapse !== undefined && s.retaken !== true);
     const lapses = leased.map((s) => s.lapse as number);
     const afterLapse = leased.map((s) => s.delay - (s.lapse as number));
     const heldUnstarted = kills.reduce(
@@ -270,7 +285,9 @@ describe('server faults', () => {
     const stats = await raw.hgetall(KEYS.stats);
     console.log(
       `SIGKILL: ${kills.length} kills in ${elapsed} ms; ${REQUESTS}/${REQUESTS} answered; ` +
-        `${stranded.length} stranded (${heldUnstarted} taken but not started), re-run after ${Math.min(...delays)}..${maxDelay} ms ` +
+        `${stranded.length} stranded (${heldUnstarted} taken but not started; ` +
+        `${stranded.filter((s) => s.retaken === true).length} taken again and lost to a later kill), ` +
+        `re-run after ${Math.min(...delays)}..${maxDelay} ms ` +
         `(leases ran out ${Math.min(...lapses)}..${Math.max(...lapses)} ms after the kill, re-runs began ` +
         `${Math.min(...afterLapse)}..${Math.max(...afterLapse)} ms after that) ` +
         `(bound ${LEASE_MS + RERUN_SLACK_MS}); ${starts} computations started (${extra} extra, bound ` +
