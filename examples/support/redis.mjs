@@ -39,9 +39,11 @@ export async function startPrivateRedis() {
   child.once('exit', () => {
     exited = true;
   });
-  // Stop the server even when the example is interrupted or fails.
+  // Stop the server, and remove its directory, even when the example is interrupted or
+  // fails (each suite run left one directory behind in the temp folder before).
   const kill = () => {
     if (!exited) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', kill);
   const deadline = Date.now() + 10_000;

@@ -143,7 +143,9 @@ describe('the Mandelbrot demo', () => {
     it.skipIf(!hasRedis)(`leaves no worker and no redis-server behind when it gets ${signal} mid-render`, async () => {
       // Big enough to be still rendering when the signal comes.
       const child = spawn(process.execPath, [DEMO, '--workers', '2', '--width', '1500', '--height', '1000',
-        '--out', path.join(dir, `${signal}.png`)], { env: envWithout('REDIS_URL'), stdio: ['ignore', 'pipe', 'pipe'] });
+        // TMPDIR: the private Redis's directory, which a SIGKILLed demo cannot remove, goes
+        // in this test's own directory, removed after the tests.
+        '--out', path.join(dir, `${signal}.png`)], { env: { ...envWithout('REDIS_URL'), TMPDIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       const exited = new Promise<number | string>((resolve) => {
         child.once('exit', (code, name) => resolve(code ?? name ?? -1));
