@@ -9,26 +9,15 @@
  * at a head are dropped at once, and a queue whose done calls pile up behind a slow one
  * is compacted, so the queues hold about as many calls as are outstanding.
  *
- * Deadlines are kept on the monotonic clock ({@link monotonicNow}), not the wall clock:
+ * Deadlines are kept on the monotonic clock (`performance.now()`), not the wall clock:
  * a wall clock stepped forward (NTP, a VM resumed or re-synced) made calls time out
  * early (28-45 ms early in one CI run), and one stepped back would hold them past their
  * deadline by as long as the step.
  */
 
-/**
- * Milliseconds on a clock that never jumps (`performance.now()`): what a call's
- * deadline is measured on.
- *
- * @example
- * const at = monotonicNow() + 5_000; // five seconds from now, whatever the wall clock does
- */
-export function monotonicNow(): number {
-  return performance.now();
-}
-
 /** One call's deadline. */
 export interface Deadline {
-  /** When it passes, on {@link monotonicNow}'s clock: the call's start plus `timeoutMs`. */
+  /** When it passes, on the monotonic clock (`performance.now()`): the call's start plus `timeoutMs`. */
   readonly at: number;
   /** The timeout the call was given (ms): calls with the same one share a queue. */
   readonly timeoutMs: number;
@@ -96,7 +85,7 @@ class DeadlineQueue {
  *
  * @example
  * const deadlines = new Deadlines();
- * const call = { at: monotonicNow() + 1000, timeoutMs: 1000, done: false, expire: () => console.log('late') };
+ * const call = { at: performance.now() + 1000, timeoutMs: 1000, done: false, expire: () => console.log('late') };
  * deadlines.add(call);
  * deadlines.settle(call); // answered in time: `expire` is never called
  */
@@ -167,7 +156,7 @@ export class Deadlines {
   private arm(at: number): void {
     clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, at - monotonicNow()));
+    this.timer = setTimeout(this.fire, Math.max(0, at - performance.now()));
     this.held = true;
   }
 
@@ -187,7 +176,7 @@ export class Deadlines {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
     this.held = false;
-    const now = monotonicNow();
+    const now = performance.now();
     const due: Deadline[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const [timeoutMs, queue] of this.queues) {

@@ -7,7 +7,7 @@
  * service at once). Identical gets from this process share one registration.
  */
 import { Batcher } from './batcher.js';
-import { Deadlines, monotonicNow, type Deadline } from './deadlines.js';
+import { Deadlines, type Deadline } from './deadlines.js';
 import { guardedBlmpop, WatchdogLapse } from './blocking.js';
 import type { Codec } from './codec.js';
 import type { Connection, RedisClient } from './connection.js';
@@ -122,11 +122,11 @@ export class ServiceClient {
     if (this.hitRate >= 0.5 && signal === undefined && !this.waiting.has(requestKey)) {
       return this.getCachedFirst(requestKey, canonical, args, timeoutMs);
     }
-    return this.wait(requestKey, canonical, args, monotonicNow() + timeoutMs, timeoutMs, signal);
+    return this.wait(requestKey, canonical, args, performance.now() + timeoutMs, timeoutMs, signal);
   }
 
   private getCachedFirst(requestKey: string, canonical: string, args: Args, timeoutMs: number): Promise<unknown> {
-    const at = monotonicNow() + timeoutMs;
+    const at = performance.now() + timeoutMs;
     return new Promise<unknown>((resolve, reject) => {
       const deadline: Deadline = {
         at,
