@@ -12,12 +12,12 @@ export type RedisClient = Redis | Cluster;
 export type RedisTarget = string | RedisOptions | RedisClient;
 
 /**
- * Scripts become ioredis commands named `memocell_v2_NAME` (Redis itself knows them by
+ * Scripts become ioredis commands named `memocell_v3_NAME` (Redis itself knows them by
  * SHA-1 only). The version is in the name because a client passed in may be shared by
  * two copies of memocell in one process, and a command already defined on it is kept:
  * scripts that change what they expect or answer must come with a new version.
  */
-const SCRIPT_VERSION = 'v2';
+const SCRIPT_VERSION = 'v3';
 export type ScriptName = keyof typeof LUA_SCRIPTS;
 
 function isClient(target: RedisTarget): target is RedisClient {

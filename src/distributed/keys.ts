@@ -45,10 +45,11 @@ export interface ServiceKeys {
   /** The cached result of a request. */
   value(requestKey: string): string;
   /**
-   * A request's record while queued or running (a hash: state, payload, owner, token,
-   * and a field `w:CLIENTID` for each client waiting for it).
+   * The records of the service's requests while queued or running (a hash: field the
+   * request key, value one string of tab-separated fields: state, kind, inbox, owner,
+   * token, lease, stale, recomputes, the waiting clients' ids, payload; see get-1.lua).
    */
-  run(requestKey: string): string;
+  readonly runs: string;
   /** Computations that read a request's result, "SERVICE\nREQUESTKEY" each (a set). */
   dependents(requestKey: string): string;
   /** Where the results a client waits for are pushed (a list). */
@@ -98,8 +99,8 @@ export function serviceKeys(prefix: string, service: string): ServiceKeys {
     name: `${base}:name`,
     control: `${base}:control`,
     invalidated: `${base}:invalidated`,
+    runs: `${base}:runs`,
     value: (requestKey) => `${base}:v:${requestKey}`,
-    run: (requestKey) => `${base}:r:${requestKey}`,
     dependents: (requestKey) => `${base}:d:${requestKey}`,
     replies: (clientId) => `${base}:reply:${clientId}`,
     inbox: (serverId) => `${base}:in:${serverId}`,

@@ -286,7 +286,7 @@ export class ServiceClient {
     if (list.length > 0) return;
     this.waiting.delete(requestKey);
     this.payloads.delete(requestKey);
-    this.connection.main.hdel(this.keys.run(requestKey), `w:${this.clientId}`).catch(() => {});
+    this.connection.script('leave', [this.keys.runs], [requestKey, this.clientId]).catch(() => {});
   }
 
   /** Starts the loop that receives replies, once. */

@@ -212,12 +212,12 @@ export class RedisServer implements ServerHandle {
     };
     if (claims.length === 1) {
       const c = claims[0] as (typeof claims)[0];
-      this.connection.script('claim', [k.run(c.requestKey), k.pending, k.stats], argsOf(c)).catch(() => {});
+      this.connection.script('claim', [k.runs, k.pending, k.stats], argsOf(c)).catch(() => {});
       return;
     }
     this.connection.pipelineScripts(
       'claim',
-      claims.map((c) => ({ keys: [k.run(c.requestKey), k.pending, k.stats], args: argsOf(c) })),
+      claims.map((c) => ({ keys: [k.runs, k.pending, k.stats], args: argsOf(c) })),
     );
   }
 

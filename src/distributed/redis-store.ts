@@ -223,7 +223,7 @@ export class RedisStore implements DistributedStore {
     const { keys: k, connection } = this.state(service);
     await connection.script(
       'prefetch',
-      [k.value(requestKey), k.run(requestKey), k.prefetches, k.pending, k.stats],
+      [k.value(requestKey), k.runs, k.prefetches, k.pending, k.stats],
       [
         requestKey,
         requestPayload(requestKey, canonical),
@@ -325,7 +325,7 @@ export class RedisStore implements DistributedStore {
     const arrived = connection.expectMessage(keys.invalidated, requestKey);
     const dependents = (await connection.script(
       'save',
-      [keys.value(requestKey), keys.run(requestKey)],
+      [keys.value(requestKey), keys.runs],
       [
         envelope,
         Math.max(1, Math.round(ttlSeconds * 1000)),

@@ -109,7 +109,7 @@ class Pop implements fc.AsyncCommand<Model, Real> {
     const token = `${this.id}.${++model.tokens}`;
     server.held.push({ key, payload, token });
     // No room left after it (one slot): off the idle list.
-    await real.redis.eval(SCRIPTS.claim, 3, K.run(key), K.pending, K.stats, key, payload, this.id, token, model.now + LEASE, LONG, K.base, '0');
+    await real.redis.eval(SCRIPTS.claim, 3, K.runs, K.pending, K.stats, key, payload, this.id, token, model.now + LEASE, LONG, K.base, '0');
   }
   toString = (): string => `pop ${this.id}`;
 }

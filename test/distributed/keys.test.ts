@@ -27,7 +27,7 @@ describe('keys', () => {
         const tag = `{${serviceTag(service)}}`;
         const all = [
           keys.gets, keys.prefetches, keys.pending, keys.stats, keys.servers, keys.alive, keys.name,
-          keys.value(requestKey), keys.run(requestKey), keys.replies(clientId),
+          keys.value(requestKey), keys.runs, keys.replies(clientId),
         ];
         for (const key of all) {
           expect(key.startsWith(`memocell:${tag}:`)).toBe(true);
@@ -81,7 +81,7 @@ describe('keys', () => {
           const slot = keySlot(`{${serviceTag(service)}}`);
           for (const key of [
             keys.gets, keys.prefetches, keys.pending, keys.stats, keys.servers, keys.alive, keys.name, keys.control,
-            keys.invalidated, keys.value(requestKey), keys.run(requestKey),
+            keys.invalidated, keys.value(requestKey), keys.runs,
             keys.dependents(requestKey), keys.replies(clientId),
           ]) {
             expect(key.startsWith(`app:{${serviceTag(service)}}:`)).toBe(true);

@@ -50,6 +50,38 @@ describe('Redis store', () => {
     }
   });
 
+  it('a caller that gives up leaves the run record: the computation answers only the clients still waiting', async () => {
+    const [a, b, server] = [store(), store(), store()];
+    const service = 'leave-record';
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    server.serve(service, async ([n]) => {
+      await held;
+      return n;
+    });
+    const raw = new Redis(main.url);
+    try {
+      const runs = serviceKeys('memocell', service).runs;
+      const waiters = async (): Promise<string[]> => {
+        const record = await raw.hget(runs, '[1]');
+        return record === null ? [] : (record.split('\t')[8] as string).split(',').filter((id) => id !== '');
+      };
+      const aborted = new AbortController();
+      const fromA = a.get(service, [1], { signal: aborted.signal });
+      const fromB = b.get(service, [1]);
+      await expect.poll(waiters, { timeout: 10_000 }).toHaveLength(2);
+      aborted.abort(new Error('not needed any more'));
+      await expect(fromA).rejects.toThrow('not needed any more');
+      await expect.poll(waiters, { timeout: 10_000 }).toHaveLength(1);
+      release();
+      expect(await fromB).toBe(1);
+      // Done: the record is gone, and with it the hash of records.
+      expect(await raw.exists(runs)).toBe(0);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('carries long arguments whole (their key is a hash) and byte values', async () => {
     const s = store();
     const long = 'x'.repeat(5_000);

@@ -96,10 +96,10 @@ describe('the ACL roles of docs/production.md', () => {
     expect([...users.keys()]).toEqual(['memocell-client', 'memocell-server', 'memocell-admin']);
     const client = granted(users.get('memocell-client') as string[]);
     const server = granted(users.get('memocell-server') as string[]);
-    for (const file of ['get-1.lua', 'prefetch-5.lua', 'invalidate-1.lua', 'save-2.lua']) {
+    for (const file of ['get-1.lua', 'prefetch-5.lua', 'invalidate-1.lua', 'save-2.lua', 'leave-1.lua']) {
       for (const command of scriptCommands(file)) expect(client, `${file}: ${command}`).toContain(command);
     }
-    for (const file of ['get-1.lua', 'prefetch-5.lua', 'invalidate-1.lua', 'save-2.lua', 'depend-1.lua', 'claim-3.lua', 'complete-4.lua', 'renew-1.lua', 'sweep-3.lua', 'heartbeat-2.lua']) {
+    for (const file of ['get-1.lua', 'prefetch-5.lua', 'invalidate-1.lua', 'save-2.lua', 'leave-1.lua', 'depend-1.lua', 'claim-3.lua', 'complete-4.lua', 'renew-1.lua', 'sweep-3.lua', 'heartbeat-2.lua']) {
       for (const command of scriptCommands(file)) expect(server, `${file}: ${command}`).toContain(command);
     }
     for (const command of client) expect(server, `a server is a client too: ${command}`).toContain(command);

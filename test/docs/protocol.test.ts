@@ -80,6 +80,27 @@ function lua(name: string): string {
   return readFileSync(new URL(`../../src/distributed/lua/${name}.lua`, import.meta.url), 'utf8');
 }
 
+/** The fields of a run record, in the order the protocol documents them. */
+const RECORD_FIELDS = ['state', 'kind', 'inbox', 'owner', 'token', 'lease', 'stale', 'recomputes', 'waiters', 'payload'] as const;
+
+/**
+ * Reads a request's run record as a foreign implementation would: the field KEY of
+ * BASE:runs, ten tab-separated fields, the payload last. Only the fields that are not
+ * empty; null when the request has no record.
+ */
+async function runRecord(redis: Redis, base: string, key: string): Promise<Record<string, string> | null> {
+  const value = await redis.hget(`${base}:runs`, key);
+  if (value === null) return null;
+  const parts = value.split('\t');
+  const fields = [...parts.slice(0, 9), parts.slice(9).join('\t')];
+  return Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, fields[i] as string]).filter(([, v]) => v !== ''));
+}
+
+/** Writes a run record in the documented layout; fields not given are empty. */
+function formatRecord(fields: Partial<Record<(typeof RECORD_FIELDS)[number], string>>): string {
+  return RECORD_FIELDS.map((name) => fields[name] ?? '').join('\t');
+}
+
 /** A foreign client's get on the miss path: the `get` script, then a pop of the reply list. */
 async function registerGet(redis: Redis, service: string, clientId: string, args: readonly unknown[]): Promise<{ key: string; reply: unknown }> {
   const base = baseOf(service);
@@ -201,8 +222,8 @@ describe('a foreign program following docs/protocol.md', () => {
     const second = await registerGet(foreign, service, 'foreign-b', ['k']);
     expect([first.reply, second.reply]).toEqual([0, 0]);
     expect(await foreign.lrange(`${base}:q`, 0, -1)).toEqual(['["k"]\n']);
-    expect(await foreign.hgetall(`${base}:r:["k"]`)).toEqual({
-      state: 'queued', kind: 'get', payload: '["k"]\n', 'w:foreign-a': '1', 'w:foreign-b': '1',
+    expect(await runRecord(foreign, base, '["k"]')).toEqual({
+      state: 'queued', kind: 'get', waiters: 'foreign-a,foreign-b', payload: '["k"]\n',
     });
 
     const server = servers.serve(service, ([k]) => `got ${String(k)}`);
@@ -213,7 +234,8 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(decodeEnvelope(a.envelope)).toBe('got k');
     expect(decodeEnvelope(b.envelope)).toBe('got k');
     // Not kept: answered, not cached, and the records are gone.
-    expect(await foreign.exists(`${base}:v:["k"]`, `${base}:r:["k"]`)).toBe(0);
+    expect(await foreign.exists(`${base}:v:["k"]`)).toBe(0);
+    expect(await runRecord(foreign, base, '["k"]')).toBeNull();
     await server.stop();
   });
 
@@ -249,12 +271,12 @@ describe('a foreign program following docs/protocol.md', () => {
   it('recovers lost work with the sweep script: back to the front of the queue, earliest deadline first', async () => {
     const base = baseOf('foreign-swept');
     const now = Date.now();
-    const record = (key: string, state: string, extra: string[] = []): Promise<number> =>
-      foreign.hset(`${base}:r:${key}`, 'state', state, 'kind', 'get', 'payload', `${key}\n`, ...extra);
+    const record = (key: string, state: string, extra: { owner?: string; token?: string } = {}): Promise<number> =>
+      foreign.hset(`${base}:runs`, key, formatRecord({ state, kind: 'get', payload: `${key}\n`, ...extra }));
     // [1]: its server died computing it (lease lapsed). [2]: popped by a server that died
     // before claiming it (queued, in no queue). [3]: still queued past its grace.
     // [4]: queued, deadline ahead.
-    await record('[1]', 'running', ['owner', 'dead-server', 'token', 'dead.1']);
+    await record('[1]', 'running', { owner: 'dead-server', token: 'dead.1' });
     await record('[2]', 'queued');
     await record('[3]', 'queued');
     await record('[4]', 'queued');
@@ -268,7 +290,7 @@ describe('a foreign program following docs/protocol.md', () => {
     // three looked at (under the limit: no need to sweep again at once).
     expect(requeued).toEqual([2, 4, 3]);
     expect(await foreign.lrange(`${base}:q`, 0, -1)).toEqual(['[1]\n', '[2]\n', '[3]\n', '[4]\n']);
-    expect(await foreign.hgetall(`${base}:r:[1]`)).toEqual({ state: 'queued', kind: 'get', payload: '[1]\n' });
+    expect(await runRecord(foreign, base, '[1]')).toEqual({ state: 'queued', kind: 'get', payload: '[1]\n' });
     expect(await foreign.zrange(`${base}:pending`, 0, -1, 'WITHSCORES')).toEqual([
       '[1]', String(now + 5_000), '[2]', String(now + 5_000), '[3]', String(now + 5_000), '[4]', String(now + 10_000),
     ]);
@@ -278,21 +300,22 @@ describe('a foreign program following docs/protocol.md', () => {
     const service = 'foreign-leased';
     const base = baseOf(service);
     const now = Date.now();
-    // A get queues [1] with its grace deadline 500 ms ahead and a record TTL of 100 s.
-    const run = `${base}:r:[1]`;
+    // A get queues [1] with its grace deadline 500 ms ahead and a record TTL of 100 s
+    // (the TTL of BASE:runs, which holds every record of the service).
+    const run = `${base}:runs`;
     await foreign.eval(lua('get-1'), 1, `${base}:v:[1]`, base, 'leased-client', now + 500, 100_000, '[1]', '[1]\n');
     const ttlQueued = await foreign.pttl(run);
     expect(ttlQueued).toBeGreaterThan(90_000);
     // A server takes it with a lease 3 s ahead: the lease is a field; the pending entry
-    // keeps the grace deadline and the record its TTL (no commands spent on either).
+    // keeps the grace deadline (no command spent on it), and the records their TTL.
     const taken = await foreign.eval(
       lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
       base, 'leased-server', 1, now + 3_000, 100_000, 60_000, 'tok',
     );
     expect(taken).toEqual(['[1]\n']);
-    expect(await foreign.hmget(run, 'state', 'owner', 'token', 'lease')).toEqual(['running', 'leased-server', 'tok', String(now + 3_000)]);
+    expect(await runRecord(foreign, base, '[1]')).toMatchObject({ state: 'running', owner: 'leased-server', token: 'tok', lease: String(now + 3_000) });
     expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 500));
-    expect(await foreign.pttl(run)).toBeLessThanOrEqual(ttlQueued);
+    expect(await foreign.pttl(run)).toBeGreaterThan(90_000);
     // A sweep after the grace deadline, within the lease: not queued again; its entry
     // moves to the lease, and the record's TTL is renewed (100 s here).
     const sweep = (at: number): Promise<unknown> =>
@@ -308,7 +331,7 @@ describe('a foreign program following docs/protocol.md', () => {
     // Past the renewed lease, its server is taken for lost: queued again at the front.
     expect(await sweep(now + 9_000)).toEqual([1, 1, 1]);
     expect(await foreign.lrange(`${base}:q`, 0, -1)).toEqual(['[1]\n']);
-    expect(await foreign.hgetall(run)).toEqual({ state: 'queued', kind: 'get', payload: '[1]\n', 'w:leased-client': '1' });
+    expect(await runRecord(foreign, base, '[1]')).toEqual({ state: 'queued', kind: 'get', waiters: 'leased-client', payload: '[1]\n' });
   });
 
   it('complete answers each waiter once per request, in one push per client, however often the request comes in the call', async () => {
@@ -325,8 +348,29 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(reply).toEqual([1, 2, 0]);
     expect(await foreign.lrange(`${base}:reply:twice-a`, 0, -1)).toEqual(['[1]\n0j1', '[2]\n0j2']);
     expect(await foreign.lrange(`${base}:reply:twice-b`, 0, -1)).toEqual(['[2]\n0j2']);
-    expect(await foreign.exists(`${base}:r:[1]`, `${base}:r:[2]`)).toBe(0);
+    expect(await foreign.hlen(`${base}:runs`)).toBe(0);
     expect(await foreign.zcard(`${base}:pending`)).toBe(0);
+  });
+
+  it('a client that stops waiting runs leave: it is out of WAITERS, and complete answers only the others', async () => {
+    const base = baseOf('foreign-leave');
+    const now = Date.now();
+    for (const client of ['leave-a', 'leave-b', 'leave-c']) {
+      await foreign.eval(lua('get-1'), 1, `${base}:v:[1]`, base, client, now + 5_000, 100_000, '[1]', '[1]\n');
+    }
+    expect((await runRecord(foreign, base, '[1]'))?.waiters).toBe('leave-a,leave-b,leave-c');
+    expect(await foreign.eval(lua('leave-1'), 1, `${base}:runs`, '[1]', 'leave-b')).toBe(1);
+    // Not (or no longer) a waiter, or no such record: nothing changes.
+    expect(await foreign.eval(lua('leave-1'), 1, `${base}:runs`, '[1]', 'leave-b')).toBe(0);
+    expect(await foreign.eval(lua('leave-1'), 1, `${base}:runs`, '[2]', 'leave-a')).toBe(0);
+    expect(await runRecord(foreign, base, '[1]')).toEqual({ state: 'queued', kind: 'get', waiters: 'leave-a,leave-c', payload: '[1]\n' });
+    const reply = await foreign.eval(
+      lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`,
+      base, 'leave-server', 0, now + 5_000, 100_000, 60_000, 'tok', `x.1\t0\t01\t[1]\n0j1`,
+    );
+    expect(reply).toEqual([2]);
+    expect(await foreign.llen(`${base}:reply:leave-b`)).toBe(0);
+    expect(await foreign.lrange(`${base}:reply:leave-c`, 0, -1)).toEqual(['[1]\n0j1']);
   });
 
   it('a get of more requests than one command takes (4,500: MGET, RPUSH and ZADD go in chunks) answers each at its own place', async () => {
@@ -360,13 +404,13 @@ describe('a foreign program following docs/protocol.md', () => {
           base, 'dup-server', take, now + 5_000, 100_000, 60_000, 'dup', ...finished,
         );
       expect(await complete(2)).toEqual(['[1]\n', '[1]\n']);
-      expect(await foreign.hget(`${base}:r:[1]`, 'token')).toBe('dup');
+      expect((await runRecord(foreign, base, '[1]'))?.token).toBe('dup');
       const first = 'dup\t0\t00\t[1]\n0j1';
       const delivered = together ? await complete(0, first, first) : [...((await complete(0, first)) as unknown[]), ...((await complete(0, first)) as unknown[])];
       // The first completion answers the one waiter; the second finds no record: dropped.
       expect(delivered).toEqual([1, -1]);
       expect(await foreign.lrange(`${base}:reply:dup-client`, 0, -1)).toEqual(['[1]\n0j1']);
-      expect(await foreign.exists(`${base}:r:[1]`)).toBe(0);
+      expect(await runRecord(foreign, base, '[1]')).toBeNull();
     }
   });
 
@@ -375,13 +419,13 @@ describe('a foreign program following docs/protocol.md', () => {
     const now = Date.now();
     await foreign.rpush(`${base}:q`, '[1]\n');
     await foreign.eval(lua('complete-4'), 4, `${base}:pending`, `${base}:stats`, `${base}:q`, `${base}:p`, base, 'remade-server', 1, now + 3_000, 100_000, 60_000, 'tok');
-    const ttl = await foreign.pttl(`${base}:r:[1]`);
+    const ttl = await foreign.pttl(`${base}:runs`);
     expect(ttl).toBeGreaterThan(90_000);
     expect(ttl).toBeLessThanOrEqual(100_000);
     expect(await foreign.zscore(`${base}:pending`, '[1]')).toBe(String(now + 3_000));
     // The same through claim (a server that popped the request itself).
-    await foreign.eval(lua('claim-3'), 3, `${base}:r:[2]`, `${base}:pending`, `${base}:stats`, '[2]', '[2]\n', 'remade-server', 'tok.2', now + 4_000, 100_000);
-    expect(await foreign.pttl(`${base}:r:[2]`)).toBeGreaterThan(90_000);
+    await foreign.eval(lua('claim-3'), 3, `${base}:runs`, `${base}:pending`, `${base}:stats`, '[2]', '[2]\n', 'remade-server', 'tok.2', now + 4_000, 100_000);
+    expect(await runRecord(foreign, base, '[2]')).toMatchObject({ state: 'running', token: 'tok.2', payload: '[2]\n' });
     expect(await foreign.zscore(`${base}:pending`, '[2]')).toBe(String(now + 4_000));
   });
 
@@ -396,10 +440,10 @@ describe('a foreign program following docs/protocol.md', () => {
       base, 'kindless-server', 2, now - 1, 100_000, 60_000, 'tok',
     );
     expect(taken).toEqual(['[1]\n', '[2]\n']);
-    expect(await foreign.hget(`${base}:r:[1]`, 'kind')).toBeNull();
+    expect((await runRecord(foreign, base, '[1]'))?.kind).toBeUndefined();
     // A get joins [2] while it runs: it is a get now.
     expect((await registerGet(foreign, 'foreign-kindless', 'kindless-client', [2])).reply).toBe(0);
-    expect(await foreign.hget(`${base}:r:[2]`, 'kind')).toBe('get');
+    expect((await runRecord(foreign, base, '[2]'))?.kind).toBe('get');
     // Both leases have lapsed (deadline now - 1): [1], nobody's get, goes to the
     // prefetch queue; [2] to the get queue.
     await foreign.eval(lua('sweep-3'), 3, `${base}:pending`, `${base}:q`, `${base}:p`, base, now, now + 5_000, 100, 100_000);

@@ -17,6 +17,7 @@ import { requestKeyOf, serviceKeys } from '../../src/distributed/keys.js';
 import { startNode, type Child } from '../support/processes.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
 import { sleep, until } from '../support/until.js';
+import { readRunRecord } from '../support/run-record.js';
 
 const SERVER = 'test/reliability/fixtures/fault-server.mjs';
 const KEYS = serviceKeys('memocell', 'job');
@@ -183,7 +184,7 @@ describe('servers on the idle list', () => {
       const answers = Promise.all([get('g1'), get('g2')]);
       await until('a request waits in the ghost inbox', async () => (await raw.llen(KEYS.inbox(GHOST))) === 1);
       expect(await raw.lrange(KEYS.inbox(GHOST), 0, -1)).toEqual([`${canonicalKey(['g1', 0, false])}\n`]);
-      expect(await raw.hget(KEYS.run(requestKeyOf(canonicalKey(['g1', 0, false]))), 'inbox')).toBe(GHOST);
+      expect((await readRunRecord(raw, KEYS.runs, requestKeyOf(canonicalKey(['g1', 0, false]))))?.inbox).toBe(GHOST);
       // Now it lapses: the next heartbeat of any server drops it and its inbox.
       await ghostBeats(Date.now() - 1);
       const server = await startServer();

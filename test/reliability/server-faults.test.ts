@@ -33,6 +33,7 @@ import {
 import { requestKeyOf, serviceKeys } from '../../src/distributed/keys.js';
 import { startNode, type Child } from '../support/processes.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
+import { parseRunRecord, readRunRecord } from '../support/run-record.js';
 import { sleep, until } from '../support/until.js';
 import { seeded } from '../support/seeded.mjs';
 
@@ -144,27 +145,21 @@ describe('server faults', () => {
     return { child, results };
   }
 
-  /** How many client processes wait for the request (the w:CLIENTID fields of its record in Redis). */
+  /** How many client processes wait for the request (the WAITERS of its record in Redis). */
   const waiters = async (args: unknown[]): Promise<number> =>
-    (await raw.hkeys(KEYS.run(requestKeyOf(canonicalKey(args))))).filter((field) => field.startsWith('w:')).length;
+    (await readRunRecord(raw, KEYS.runs, requestKeyOf(canonicalKey(args))))?.waiters.length ?? 0;
   const computed = async (tag: string): Promise<number> => Number(await raw.hget('computations', tag));
   const started = (server: Child, tag: string): boolean => new RegExp(`^start ${tag} `, 'm').test(server.output());
   const serverId = (server: Child): string => /^ready (\S+)$/m.exec(server.output())?.[1] ?? '?';
 
-  /** The tags of the requests whose record names `id` as the server computing them. */
   /** The tags of the requests whose run record names the server its owner, with each one's lease (ms since the epoch). */
   async function ownedBy(id: string): Promise<Map<string, number>> {
     const owned = new Map<string, number>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await raw.scan(cursor, 'MATCH', `${KEYS.base}:r:*`, 'COUNT', 1000);
-      cursor = next;
-      const fields = await Promise.all(keys.map((key) => raw.hmget(key, 'owner', 'lease')));
-      for (const [i, key] of keys.entries()) {
-        const [owner, lease] = fields[i] as [string | null, string | null];
-        if (owner === id) owned.set(String((JSON.parse(key.slice(`${KEYS.base}:r:`.length)) as unknown[])[0]), Number(lease));
-      }
-    } while (cursor !== '0');
+    const records = await raw.hgetall(KEYS.runs);
+    for (const [requestKey, value] of Object.entries(records)) {
+      const record = parseRunRecord(value);
+      if (record.owner === id) owned.set(String((JSON.parse(requestKey) as unknown[])[0]), Number(record.lease));
+    }
     return owned;
   }
 
@@ -333,7 +328,7 @@ describe('server faults', () => {
     // Redis pops the request for the frozen victim: the reply sits unread in its socket.
     await until(
       'the frozen victim has been handed the request',
-      async () => (await raw.hget(KEYS.run(requestKeyOf(canonicalKey(args))), 'state')) === 'queued' && (await raw.llen(KEYS.gets)) === 0,
+      async () => (await readRunRecord(raw, KEYS.runs, requestKeyOf(canonicalKey(args))))?.state === 'queued' && (await raw.llen(KEYS.gets)) === 0,
     );
     const killedAt = Date.now();
     victim.kill('SIGKILL');

@@ -9,7 +9,8 @@
  * through. Then every key under the prefix is classified with SCAN: a key without a TTL
  * must be a queue, the pending set, a registry entry or a stats hash, and every other
  * key must have a TTL no longer than the bound docs/protocol.md gives for its kind.
- * Waiters are fields of request records, never keys of their own. Once the servers
+ * Waiters are named in request records, and the records of a service are fields of
+ * one hash, never keys of their own. Once the servers
  * have finished the work, no request record is left at all, and the only reply lists left are those of the killed clients (they expire
  * within 60 s).
  *
@@ -57,7 +58,7 @@ const LASTING = new Set(['q', 'p', 'pending', 'stats', 'servers', 'alive', 'name
 interface KeyInfo {
   readonly key: string;
   readonly service: string;
-  /** `q`, `pending`, … for fixed keys; `v`, `r`, `w`, `d`, `reply` for per-request/client ones. */
+  /** `q`, `pending`, `runs`, … for fixed keys; `v`, `d`, `reply` for per-request/client ones. */
   readonly kind: string;
   /** The part after the kind: a request key or client id. */
   readonly rest: string;
@@ -94,8 +95,8 @@ function ttlBound(info: KeyInfo): number | undefined {
   switch (info.kind) {
     case 'v':
       return info.service === INPUT_SERVICE ? INPUT_TTL_MS : LONGEST_KEEP_MS;
-    case 'r':
-    case 'w':
+    case 'runs':
+      // The service's run records, one hash (protocol v3: no per-request key).
       return RECORD_TTL_MS;
     case 'd':
       return DEPENDENTS_TTL_MS;
@@ -183,8 +184,8 @@ describe('bounded resources', () => {
             const snapshot = await scanStore(raw);
             expectBounded(snapshot);
             const kinds = tally(snapshot);
-            expect(kinds.w ?? 0).toBe(0);
-            atKills.push(`${kinds.r ?? 0} records, ${kinds.reply ?? 0} reply lists`);
+            const records = await Promise.all(snapshot.filter((i) => i.kind === 'runs').map((i) => raw.hlen(i.key)));
+            atKills.push(`${records.reduce((a, b) => a + b, 0)} records in ${records.length} hashes, ${kinds.reply ?? 0} reply lists`);
             return;
           }
           results.push(JSON.parse((await child.waitFor(/^result (.*)$/, 120_000))[1] as string) as SoakResult);
@@ -210,13 +211,14 @@ describe('bounded resources', () => {
         `keys right after the soak: ${JSON.stringify(tally(now))}`,
     );
 
-    // Once the servers have done everything queued, no request record (nor any waiter
-    // key) is left, and only the killed clients' reply lists remain (expiring).
+    // Once the servers have done everything queued, no request record is left (an
+    // emptied hash of records is gone), and only the killed clients' reply lists remain
+    // (expiring).
     await expect
       .poll(
         async () => {
           const infos = await scanStore(raw);
-          return infos.filter((i) => i.kind === 'r' || i.kind === 'w').length;
+          return infos.filter((i) => i.kind === 'runs').length;
         },
         { timeout: 30_000, interval: 250 },
       )

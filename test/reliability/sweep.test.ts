@@ -15,6 +15,7 @@ import { createRedisStore, type RedisStore } from '../../src/distributed/index.j
 import { serviceKeys } from '../../src/distributed/keys.js';
 import { startRedis, type RedisServerHandle } from '../support/redis.js';
 import { sleep } from '../support/until.js';
+import { formatRunRecord, readRunRecord } from '../support/run-record.js';
 
 const K = serviceKeys('memocell', 'job');
 const QUEUED = 600;
@@ -42,26 +43,26 @@ describe('the sweep behind a long queue', () => {
       return tag;
     });
     const holding = store.get('job', ['hold']);
-    await expect.poll(() => raw.hget(K.run('["hold"]'), 'state'), { timeout: 10_000 }).toBe('running');
+    await expect.poll(async () => (await readRunRecord(raw, K.runs, '["hold"]'))?.state, { timeout: 10_000 }).toBe('running');
 
     const now = Date.now();
     const pipeline = raw.pipeline();
     for (let i = 0; i < QUEUED; i++) {
       const key = `["q${i}"]`;
-      pipeline.hset(K.run(key), 'state', 'queued', 'kind', 'get', 'payload', `${key}\n`);
+      pipeline.hset(K.runs, key, formatRunRecord({ state: 'queued', kind: 'get', payload: `${key}\n` }));
       pipeline.rpush(K.gets, `${key}\n`);
       pipeline.zadd(K.pending, now + 300, key);
     }
     // Claimed by a server that died: its lease lapses 100 ms after the grace checks.
     const lapsed = '["lapsed"]';
     const lapsesAt = now + 400;
-    pipeline.hset(K.run(lapsed), 'state', 'running', 'kind', 'get', 'payload', `${lapsed}\n`, 'owner', 'dead-server', 'token', 't1');
+    pipeline.hset(K.runs, lapsed, formatRunRecord({ state: 'running', kind: 'get', payload: `${lapsed}\n`, owner: 'dead-server', token: 't1' }));
     pipeline.zadd(K.pending, lapsesAt, lapsed);
     await pipeline.exec();
 
     let recoveredAt = 0;
     for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(10)) {
-      if ((await raw.hget(K.run(lapsed), 'owner')) === null) {
+      if ((await readRunRecord(raw, K.runs, lapsed))?.owner === '') {
         recoveredAt = Date.now();
         break;
       }

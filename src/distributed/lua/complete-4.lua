@@ -13,11 +13,12 @@
 -- KEYS[2] stats      counters
 -- KEYS[3] gets       get queue
 -- KEYS[4] prefetches prefetch queue
--- ARGV[1] base (PREFIX:{TAG}): value, run and reply keys are built from it
+-- ARGV[1] base (PREFIX:{TAG}): value, BASE:runs and reply keys are built from it
 -- ARGV[2] server id
 -- ARGV[3] TAKE: how many next requests to take at most
--- ARGV[4] lease deadline for the requests taken (ms): their records' `lease` field
--- ARGV[5] ttl of a run record made again (ms)
+-- ARGV[4] lease deadline for the requests taken (ms): their records' LEASE
+-- ARGV[5] ttl of the run records (ms): BASE:runs, which holds them all, gets it again
+--         when this call takes a request
 -- ARGV[6] ttl of reply lists (ms)
 -- ARGV[7] token for the requests taken (one for all of them: it is new for each call,
 --         and a request taken twice in one call, queued twice, is answered once either way)
@@ -31,8 +32,9 @@
 -- its result dropped, or -2 when it went stale while running and was queued again; the
 -- payloads taken follow.
 --
--- What can be one command for the whole call is: one DEL of the finished records, one
--- ZREM and one ZADD on the pending set, one RPUSH per waiting client. Each Redis command
+-- What can be one command for the whole call is: one HDEL of the finished records, one
+-- HSET of the records of the requests taken, one ZREM and one ZADD on the pending set,
+-- one RPUSH per waiting client. Each Redis command
 -- run from a script has a fixed cost well above what one more argument costs.
 local base = ARGV[1]
 local reply = {}
@@ -62,38 +64,40 @@ local replyLists = {}
 local replyCounts = {}
 local replyOrder = {}
 local nReplyLists = 0
-local finishedRuns = {}
 local finishedKeys = {}
 local nFinished = 0
 local finished = {}
 local direct = redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1
 local inbox = base .. ':in:' .. ARGV[2]
+-- Run records: one string each in BASE:runs, fields as get-1.lua lists them.
+local RECORD = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+local runs = base .. ':runs'
 for i = 8, #ARGV do
-  -- One pattern match takes the six parts apart: one call where finds and subs took
-  -- ten (measured: 2% fewer Redis instructions per miss, bench/distributed/redis-instructions.mjs).
   local token, ttl, failedFlag, claimFlag, message, key = string.match(ARGV[i], '^([^\t]*)\t([^\t]*)\t(.)(.)\t(([^\n]*)\n.*)$')
   local failed = failedFlag == '1'
   local neverClaimed = claimFlag == '1'
   local newline = #key + 1
-  local run = base .. ':r:' .. key
-  -- The whole record in one call: token, stale flag, payload and the waiting clients
-  -- (a field w:CLIENTID each). A request finished earlier in this call counts as having
-  -- no record any more (its DEL waits for the end of this loop).
-  local fields = finished[key] and {} or redis.call('HGETALL', run)
-  local owner, stale, payload = nil, nil, nil
+  -- The whole record in one call: token, stale flag, payload and the waiting clients.
+  -- A request finished earlier in this call counts as having no record any more (its
+  -- HDEL waits for the end of this loop).
+  local record = not finished[key] and redis.call('HGET', runs, key)
+  local state, kind, sentTo, server, owner, lease, stale, recomputes, waiterList, payload
+  if record then
+    state, kind, sentTo, server, owner, lease, stale, recomputes, waiterList, payload = string.match(record, RECORD)
+  end
+  -- `owner` is the token of the computation that holds the request, if any.
+  if owner == '' then
+    owner = nil
+  end
+  if stale == '' then
+    stale = nil
+  end
   local waiters = {}
   local nWaiters = 0
-  for f = 1, #fields, 2 do
-    local name = fields[f]
-    if string.byte(name, 1) == 119 and string.byte(name, 2) == 58 then -- 'w:'
+  if waiterList and waiterList ~= '' then
+    for id in string.gmatch(waiterList, '[^,]+') do
       nWaiters = nWaiters + 1
-      waiters[nWaiters] = string.sub(name, 3)
-    elseif name == 'token' then
-      owner = fields[f + 1]
-    elseif name == 'stale' then
-      stale = fields[f + 1]
-    elseif name == 'payload' then
-      payload = fields[f + 1]
+      waiters[nWaiters] = id
     end
   end
   local unclaimed = neverClaimed and not owner
@@ -107,16 +111,15 @@ for i = 8, #ARGV do
     message = key .. '\n' .. saved
   end
   if (owner == token or unclaimed) and stale and not saved and nWaiters > 0
-      and redis.call('HINCRBY', run, 'recomputes', 1) <= 3 then
+      and (tonumber(recomputes) or 0) < 3 then
     -- Something it read changed while it ran: its result mixes old and new inputs.
     -- Compute it again before answering anyone (a request that keeps going stale is
     -- answered, uncached, after three tries).
-    redis.call('HDEL', run, 'stale', 'owner', 'token')
-    redis.call('HSET', run, 'state', 'queued')
-    if payload then
-      redis.call('RPUSH', KEYS[3], payload)
-      redis.call('ZADD', KEYS[1], ARGV[4], key)
-    end
+    -- Written at once, not with the takes below: this call may take it again.
+    redis.call('HSET', runs, key, 'queued\t' .. kind .. '\t' .. sentTo .. '\t\t\t' .. lease .. '\t\t'
+      .. ((tonumber(recomputes) or 0) + 1) .. '\t' .. waiterList .. '\t' .. payload)
+    redis.call('RPUSH', KEYS[3], payload)
+    redis.call('ZADD', KEYS[1], ARGV[4], key)
     delivered = -2
   elseif owner == token or unclaimed then
     -- TTL is '0' or a positive whole number of ms, as servers write it: compared as
@@ -141,7 +144,6 @@ for i = 8, #ARGV do
     delivered = nWaiters
     finished[key] = true
     nFinished = nFinished + 1
-    finishedRuns[nFinished] = run
     finishedKeys[nFinished] = key
     if failed then
       redis.call('HINCRBY', KEYS[2], 'errors', 1)
@@ -153,12 +155,14 @@ end
 -- Before taking: a request taken below may be one that just finished (one computed
 -- without a claim still has its payload in a queue), and the record and deadline its
 -- take makes must stay.
-variadic({ 'DEL' }, finishedRuns, 1)
+variadic({ 'HDEL', runs }, finishedKeys, 1)
 variadic({ 'ZREM', KEYS[1] }, finishedKeys, 1)
 local taken = 0
 local leases = {}
 local nLeases = 0
 local want = tonumber(ARGV[3])
+local takes = {}
+local nTakes = 0
 -- Its own inbox first: a request sent there chose this server, and would otherwise
 -- wait behind whatever the shared queue gives it. One LMPOP takes what the first
 -- non-empty list has (up to what is wanted), not one LPOP per list per request.
@@ -175,31 +179,40 @@ while taken < want do
   for _, payload in ipairs(popped[2]) do
     taken = taken + 1
     local key = string.match(payload, '^[^\n]*')
-    local run = base .. ':r:' .. key
     -- The lease is a field of the record. Its pending entry keeps the deadline the
-    -- request was queued with, and its TTL the one set when it was queued, many leases
-    -- long: sweeps renew the TTL of every request they look at and move a running
-    -- one's entry to its lease, and renewals extend both (see sweep-3.lua). Only a
-    -- record made again here, because it lapsed while queued, needs its payload, a
-    -- TTL and an entry now: state is in every record that get, prefetch and sweep
-    -- leave, so if it is new too (all 4 fields added), the record is new. It has no
-    -- kind, which counts as a prefetch (see claim-3.lua). The payload is written only
-    -- then: every other record has it already.
+    -- request was queued with: sweeps move a running one's entry to its lease, and
+    -- renewals extend the lease (see sweep-3.lua). Only a record made again here,
+    -- because BASE:runs lapsed while the request was queued (nothing wrote a record of
+    -- the service for a whole record TTL), needs an entry now. It has no kind, which
+    -- counts as a prefetch (see claim-3.lua).
     -- One token for the call, not PREFIX.i: turning a Lua number into a string goes
     -- through sprintf, 2.5% of Redis's instructions per miss (redis-instructions.mjs).
-    local added = redis.call('HSET', run, 'state', 'running', 'owner', ARGV[2],
-      'token', ARGV[7], 'lease', ARGV[4])
-    if added > 3 then
-      redis.call('HSET', run, 'payload', payload)
-      redis.call('PEXPIRE', run, ARGV[5])
+    local record = redis.call('HGET', runs, key)
+    local state, kind, sentTo, server, token, lease, stale, recomputes, waiterList, stored
+    if record then
+      state, kind, sentTo, server, token, lease, stale, recomputes, waiterList, stored = string.match(record, RECORD)
+    end
+    if state then
+      record = 'running\t' .. kind .. '\t' .. sentTo .. '\t' .. ARGV[2] .. '\t' .. ARGV[7] .. '\t' .. ARGV[4] .. '\t'
+        .. stale .. '\t' .. recomputes .. '\t' .. waiterList .. '\t' .. stored
+    else
+      record = 'running\t\t\t' .. ARGV[2] .. '\t' .. ARGV[7] .. '\t' .. ARGV[4] .. '\t\t\t\t' .. payload
       leases[nLeases + 1] = ARGV[4]
       leases[nLeases + 2] = key
       nLeases = nLeases + 2
     end
+    nTakes = nTakes + 1
+    takes[nTakes] = key
+    nTakes = nTakes + 1
+    takes[nTakes] = record
     computations = computations + 1
     n = n + 1
     reply[n] = payload
   end
+end
+if nTakes > 0 then
+  variadic({ 'HSET', runs }, takes, 2)
+  redis.call('PEXPIRE', runs, ARGV[5])
 end
 variadic({ 'ZADD', KEYS[1] }, leases, 2)
 for r = 1, nReplyLists do

@@ -9,11 +9,12 @@
 -- ARGV[1] base    PREFIX:{TAG}
 -- ARGV[2] client id
 -- ARGV[3] deadline score for the pending set (now + queue grace, ms)
--- ARGV[4] ttl of run records (ms)
+-- ARGV[4] ttl of the run records (ms): of BASE:runs, which holds them all
 -- ARGV[5..] two fields per request: request key, payload (request key, newline,
 --           canonical arguments if the key is hashed)
--- Keys used: BASE:v:KEY, BASE:r:KEY (run record, with a field w:CLIENTID per waiting
--- client), BASE:q (gets),
+-- Keys used: BASE:v:KEY, BASE:runs (the run records: field KEY, value STATE TAB KIND
+-- TAB INBOX TAB OWNER TAB TOKEN TAB LEASE TAB STALE TAB RECOMPUTES TAB WAITERS TAB
+-- PAYLOAD, WAITERS the ids of the waiting clients, comma-separated), BASE:q (gets),
 -- BASE:p (prefetches), BASE:pending, BASE:stats (misses; hits are counted by clients),
 -- BASE:idle (servers waiting on their inbox, most recently idle first), BASE:in:SERVERID.
 -- A new request goes to the inbox of the most recently idle server, if any, else to the
@@ -23,10 +24,11 @@
 -- Reply: per request, the cached envelope on a hit, or 0 when the client now waits.
 --
 -- What can be one command for the whole call is: one MGET of the cached results, one
--- RPUSH of the new requests to the get queue, one ZADD of their deadlines. Each Redis
+-- HSET of the records, one RPUSH of the new requests to the get queue, one ZADD of
+-- their deadlines. Each Redis
 -- command run from a script has a fixed cost well above what one more argument costs.
 local base = ARGV[1]
-local waiter = 'w:' .. ARGV[2]
+local client = ARGV[2]
 local deadline = ARGV[3]
 local reply = {}
 local misses = 0
@@ -71,6 +73,12 @@ for i = 5, #ARGV, 2 do
 end
 local cached = variadic({ 'MGET' }, valueKeys, 1)
 
+-- A run record is one string in one hash of the service, not a hash of its own: a key
+-- made and deleted per request, with its TTL and fields, cost Redis about twice the
+-- CPU (measured: bench/distributed, BENCHMARKS.md 2026-12-04, "one hash of records").
+-- An empty field is an absent one.
+local RECORD = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+local runs = base .. ':runs'
 -- Once the idle list is found empty it stays empty for the rest of this script: no
 -- LPOP per request under load, when no server is idle.
 local idleLeft = true
@@ -78,6 +86,11 @@ local queued = {}
 local nQueued = 0
 local deadlines = {}
 local nDeadlines = 0
+local writes = {}
+local nWrites = 0
+-- Records written by this call (they go out in one HSET at the end): a key given twice
+-- is queued once.
+local made = {}
 for r = 1, requests do
   local key, payload = ARGV[3 + 2 * r], ARGV[4 + 2 * r]
   local hit = cached[r]
@@ -86,36 +99,52 @@ for r = 1, requests do
   else
     misses = misses + 1
     reply[r] = 0
-    local run = base .. ':r:' .. key
-    -- The client waits: a field w:CLIENTID of the run record, which lives as long as it.
-    local state = redis.call('HGET', run, 'state')
+    -- The client waits: its id is in the record's WAITERS, which lives as long as it.
+    local record = made[key] or redis.call('HGET', runs, key)
+    local state, kind, inbox, owner, token, lease, stale, recomputes, waiters, stored
+    if record then
+      state, kind, inbox, owner, token, lease, stale, recomputes, waiters, stored = string.match(record, RECORD)
+    end
     if not state then
       local server = idleLeft and redis.call('LPOP', base .. ':idle')
       idleLeft = server and true or false
       if server then
-        redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload, waiter, '1', 'inbox', server)
+        record = 'queued\tget\t' .. server .. '\t\t\t\t\t\t' .. client .. '\t' .. payload
         redis.call('RPUSH', base .. ':in:' .. server, payload)
       else
-        redis.call('HSET', run, 'state', 'queued', 'kind', 'get', 'payload', payload, waiter, '1')
+        record = 'queued\tget\t\t\t\t\t\t\t' .. client .. '\t' .. payload
         nQueued = nQueued + 1
         queued[nQueued] = payload
       end
-      redis.call('PEXPIRE', run, ARGV[4])
       deadlines[nDeadlines + 1] = deadline
       deadlines[nDeadlines + 2] = key
       nDeadlines = nDeadlines + 2
     else
-      redis.call('HSET', run, waiter, '1')
-      if redis.call('HGET', run, 'kind') ~= 'get' then
+      if waiters == '' then
+        waiters = client
+      elseif not string.find(',' .. waiters .. ',', ',' .. client .. ',', 1, true) then
+        waiters = waiters .. ',' .. client
+      end
+      if kind ~= 'get' then
         -- A prefetch (or a record with no kind, which counts as one) becomes a get.
-        redis.call('HSET', run, 'kind', 'get')
-        if state == 'queued' and redis.call('LREM', base .. ':p', 1, payload) > 0 then
+        kind = 'get'
+        if state == 'queued' and redis.call('LREM', base .. ':p', 1, stored) > 0 then
           nQueued = nQueued + 1
-          queued[nQueued] = payload
+          queued[nQueued] = stored
         end
       end
+      record = state .. '\t' .. kind .. '\t' .. inbox .. '\t' .. owner .. '\t' .. token .. '\t' .. lease .. '\t'
+        .. stale .. '\t' .. recomputes .. '\t' .. waiters .. '\t' .. stored
     end
+    made[key] = record
+    writes[nWrites + 1] = key
+    writes[nWrites + 2] = record
+    nWrites = nWrites + 2
   end
+end
+if nWrites > 0 then
+  variadic({ 'HSET', runs }, writes, 2)
+  redis.call('PEXPIRE', runs, ARGV[4])
 end
 variadic({ 'RPUSH', base .. ':q' }, queued, 1)
 if nDeadlines > 0 then
