@@ -373,6 +373,28 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(await foreign.lrange(`${base}:reply:leave-c`, 0, -1)).toEqual(['[1]\n0j1']);
   });
 
+  it('a service with 32 or more requests in flight keeps its records and pending set as real tables; a small one stays compact', async () => {
+    const now = Date.now();
+    const get = (base: string, n: number): Promise<unknown> => {
+      const argv: string[] = [];
+      for (let i = 0; i < n; i++) argv.push(`[${i}]`, `[${i}]\n`);
+      return foreign.eval(lua('get-1'), 1, `${base}:v:[0]`, base, 'tables-client', now + 5_000, 100_000, ...argv);
+    };
+    const small = baseOf('foreign-small');
+    await get(small, 3);
+    expect(await foreign.object('ENCODING', `${small}:runs`)).toBe('listpack');
+    expect(await foreign.object('ENCODING', `${small}:pending`)).toBe('listpack');
+    const large = baseOf('foreign-large');
+    await get(large, 40);
+    // Scanning a listpack of 40 records on every HGET is what the scripts avoid.
+    expect(await foreign.object('ENCODING', `${large}:runs`)).toBe('hashtable');
+    expect(await foreign.object('ENCODING', `${large}:pending`)).toBe('skiplist');
+    // The long entry that converted each is gone again: only the 40 requests remain.
+    expect(await foreign.hlen(`${large}:runs`)).toBe(40);
+    expect(await foreign.zcard(`${large}:pending`)).toBe(40);
+    expect(Object.keys(await foreign.hgetall(`${large}:runs`)).every((key) => key.startsWith('['))).toBe(true);
+  });
+
   it('a get of more requests than one command takes (4,500: MGET, RPUSH and ZADD go in chunks) answers each at its own place', async () => {
     const base = baseOf('foreign-many');
     const now = Date.now();

@@ -19,15 +19,15 @@
 -- record that lapsed while the request sat in a long queue (BASE:runs expired) is made
 -- again here, with its payload and a pending entry of its own, and without a kind: a
 -- record with no kind counts as a prefetch (nobody waited when it was made).
-local RECORD = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+-- Claiming rewrites STATE, OWNER, TOKEN and LEASE, and keeps KIND, INBOX and the rest.
+local KEPT = '^[^\t]*\t([^\t]*\t[^\t]*\t)[^\t]*\t[^\t]*\t[^\t]*\t(.*)$'
 local record = redis.call('HGET', KEYS[1], ARGV[1])
-local state, kind, sentTo, server, token, lease, stale, recomputes, waiters, payload
+local head, tail
 if record then
-  state, kind, sentTo, server, token, lease, stale, recomputes, waiters, payload = string.match(record, RECORD)
+  head, tail = string.match(record, KEPT)
 end
-if state then
-  record = 'running\t' .. kind .. '\t' .. sentTo .. '\t' .. ARGV[3] .. '\t' .. ARGV[4] .. '\t' .. ARGV[5] .. '\t'
-    .. stale .. '\t' .. recomputes .. '\t' .. waiters .. '\t' .. payload
+if head then
+  record = 'running\t' .. head .. ARGV[3] .. '\t' .. ARGV[4] .. '\t' .. ARGV[5] .. '\t' .. tail
 else
   record = 'running\t\t\t' .. ARGV[3] .. '\t' .. ARGV[4] .. '\t' .. ARGV[5] .. '\t\t\t\t' .. ARGV[2]
   redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])

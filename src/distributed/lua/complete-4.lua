@@ -69,21 +69,28 @@ local nFinished = 0
 local finished = {}
 local direct = redis.call('SISMEMBER', base .. ':direct', ARGV[2]) == 1
 local inbox = base .. ':in:' .. ARGV[2]
--- Run records: one string each in BASE:runs, fields as get-1.lua lists them.
+-- Run records: one string each in BASE:runs, fields as get-1.lua lists them. Each
+-- capture makes a Lua string, so the hot paths capture only what they use: finishing
+-- reads TOKEN, STALE and WAITERS; taking rewrites STATE, OWNER, TOKEN and LEASE and
+-- keeps the rest as it is. Only a request that went stale is taken apart whole.
 local RECORD = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+local FINISH = '^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t([^\t]*)\t[^\t]*\t([^\t]*)\t[^\t]*\t([^\t]*)\t'
+local KEPT = '^[^\t]*\t([^\t]*\t[^\t]*\t)[^\t]*\t[^\t]*\t[^\t]*\t(.*)$'
 local runs = base .. ':runs'
+-- OWNER, TOKEN and LEASE of the requests this call takes.
+local takenBy = ARGV[2] .. '\t' .. ARGV[7] .. '\t' .. ARGV[4] .. '\t'
 for i = 8, #ARGV do
   local token, ttl, failedFlag, claimFlag, message, key = string.match(ARGV[i], '^([^\t]*)\t([^\t]*)\t(.)(.)\t(([^\n]*)\n.*)$')
   local failed = failedFlag == '1'
   local neverClaimed = claimFlag == '1'
   local newline = #key + 1
-  -- The whole record in one call: token, stale flag, payload and the waiting clients.
+  -- The record in one call: its token, stale flag and waiting clients.
   -- A request finished earlier in this call counts as having no record any more (its
   -- HDEL waits for the end of this loop).
   local record = not finished[key] and redis.call('HGET', runs, key)
-  local state, kind, sentTo, server, owner, lease, stale, recomputes, waiterList, payload
+  local owner, stale, waiterList
   if record then
-    state, kind, sentTo, server, owner, lease, stale, recomputes, waiterList, payload = string.match(record, RECORD)
+    owner, stale, waiterList = string.match(record, FINISH)
   end
   -- `owner` is the token of the computation that holds the request, if any.
   if owner == '' then
@@ -95,9 +102,14 @@ for i = 8, #ARGV do
   local waiters = {}
   local nWaiters = 0
   if waiterList and waiterList ~= '' then
-    for id in string.gmatch(waiterList, '[^,]+') do
-      nWaiters = nWaiters + 1
-      waiters[nWaiters] = id
+    if not string.find(waiterList, ',', 1, true) then
+      nWaiters = 1
+      waiters[1] = waiterList
+    else
+      for id in string.gmatch(waiterList, '[^,]+') do
+        nWaiters = nWaiters + 1
+        waiters[nWaiters] = id
+      end
     end
   end
   local unclaimed = neverClaimed and not owner
@@ -109,6 +121,11 @@ for i = 8, #ARGV do
   if (owner == token or unclaimed) and saved then
     -- Saved over while it ran: the saved result is the answer.
     message = key .. '\n' .. saved
+  end
+  local kind, sentTo, lease, recomputes, payload
+  if stale then
+    local fields = { string.match(record, RECORD) }
+    kind, sentTo, lease, recomputes, payload = fields[2], fields[3], fields[6], fields[8], fields[10]
   end
   if (owner == token or unclaimed) and stale and not saved and nWaiters > 0
       and (tonumber(recomputes) or 0) < 3 then
@@ -188,15 +205,14 @@ while taken < want do
     -- One token for the call, not PREFIX.i: turning a Lua number into a string goes
     -- through sprintf, 2.5% of Redis's instructions per miss (redis-instructions.mjs).
     local record = redis.call('HGET', runs, key)
-    local state, kind, sentTo, server, token, lease, stale, recomputes, waiterList, stored
+    local head, tail
     if record then
-      state, kind, sentTo, server, token, lease, stale, recomputes, waiterList, stored = string.match(record, RECORD)
+      head, tail = string.match(record, KEPT)
     end
-    if state then
-      record = 'running\t' .. kind .. '\t' .. sentTo .. '\t' .. ARGV[2] .. '\t' .. ARGV[7] .. '\t' .. ARGV[4] .. '\t'
-        .. stale .. '\t' .. recomputes .. '\t' .. waiterList .. '\t' .. stored
+    if head then
+      record = 'running\t' .. head .. takenBy .. tail
     else
-      record = 'running\t\t\t' .. ARGV[2] .. '\t' .. ARGV[7] .. '\t' .. ARGV[4] .. '\t\t\t\t' .. payload
+      record = 'running\t\t\t' .. takenBy .. '\t\t\t' .. payload
       leases[nLeases + 1] = ARGV[4]
       leases[nLeases + 2] = key
       nLeases = nLeases + 2
