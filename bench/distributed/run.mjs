@@ -830,13 +830,16 @@ meta.seconds = (performance.now() - t0) / 1000;
 const TARGETS = { hitRatio: 0.9, throughputRatio: 5, p50Ratio: 1 / 3 };
 {
   const t = { checks: [] };
-  const check = (what, value, ok, goal) => t.checks.push({ what, value, goal, pass: value == null ? null : ok });
+  // A check whose goal is null is reported for information only.
+  const check = (what, value, ok, goal) => t.checks.push({ what, value, goal, pass: value == null || goal == null ? null : ok });
   for (const row of results.hits?.rows ?? []) {
     check(`hit ops/s vs raw GET, ${row.concurrency} outstanding`, row.ratio, row.ratio >= TARGETS.hitRatio, `≥ ${TARGETS.hitRatio}×`);
   }
   const r = results.jobs?.ratios;
   if (results.jobs) {
-    check('miss throughput vs BullMQ, one at a time', r?.oneAtATimeThroughput ?? null, r?.oneAtATimeThroughput >= TARGETS.throughputRatio, `≥ ${TARGETS.throughputRatio}×`);
+    // Measured, not a target: the issue's 5x is of BullMQ's throughput with two workers
+    // ("about 4,300 jobs/s", which one job at a time at a 1 ms p50 cannot be).
+    check('miss throughput vs BullMQ, one at a time', r?.oneAtATimeThroughput ?? null, null, null);
     check(`miss throughput vs BullMQ, ${WINDOW} outstanding`, r?.windowThroughput ?? null, r?.windowThroughput >= TARGETS.throughputRatio, `≥ ${TARGETS.throughputRatio}×`);
     check('miss p50 latency vs BullMQ', r?.p50 ?? null, r?.p50 <= TARGETS.p50Ratio, '≤ 0.33×');
   }
@@ -916,7 +919,7 @@ const jobRows = results.jobs
       jobRow(`${bqLabel} (Queue.add + waitUntilFinished)`, results.jobs.bullmq),
       jobRow(`${mcLabel} get, not cached`, results.jobs.memocell),
       ['memocell / BullMQ', fmtRatio(jr?.p50), fmtRatio(jr?.p99), fmtRatio(jr?.oneAtATimeThroughput), fmtRatio(jr?.windowThroughput)],
-      ['target', '≤ 0.33×', '', '≥ 5×', '≥ 5×'],
+      ['target', '≤ 0.33×', '', '—', '≥ 5×'],
     ]
   : null;
 const cpuHeader = ['CPU µs per job: client / servers / redis-server', 'one at a time', `${WINDOW} outstanding`];
@@ -995,8 +998,8 @@ if (c?.error) text.push('', `commands: error: ${c.error}`);
 if (results.targets.checks.length) {
   text.push('', 'Targets:');
   for (const k of results.targets.checks) {
-    const status = k.pass == null ? 'not measured' : k.pass ? 'met' : 'NOT met';
-    text.push(`  ${k.what}: ${k.value == null ? '—' : fmtRatio(k.value)} (goal ${k.goal}): ${status}`);
+    const status = k.goal == null ? 'for information' : k.pass == null ? 'not measured' : k.pass ? 'met' : 'NOT met';
+    text.push(`  ${k.what}: ${k.value == null ? '—' : fmtRatio(k.value)}${k.goal == null ? '' : ` (goal ${k.goal})`}: ${status}`);
   }
 }
 console.log(text.join('\n'));
@@ -1046,8 +1049,8 @@ if (cmdRows) {
 if (results.targets.checks.length) {
   md.push('', '**Against the targets:**', '');
   for (const k of results.targets.checks) {
-    const status = k.pass == null ? 'not measured' : k.pass ? 'met' : 'not met';
-    md.push(`- ${k.what}: ${k.value == null ? '—' : fmtRatio(k.value)} (goal ${k.goal}): ${status}`);
+    const status = k.goal == null ? 'for information (not a target)' : k.pass == null ? 'not measured' : k.pass ? 'met' : 'not met';
+    md.push(`- ${k.what}: ${k.value == null ? '—' : fmtRatio(k.value)}${k.goal == null ? '' : ` (goal ${k.goal})`}: ${status}`);
   }
 }
 console.log('\n--- Markdown for BENCHMARKS.md ---\n');
