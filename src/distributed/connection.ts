@@ -5,6 +5,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LUA_SCRIPTS } from './lua/scripts.generated.js';
+import { PROTOCOL_VERSION } from './protocol-version.js';
 import { describeTarget, log } from '../log/index.js';
 
 export type RedisClient = Redis | Cluster;
@@ -17,7 +18,7 @@ export type RedisTarget = string | RedisOptions | RedisClient;
  * two copies of memocell in one process, and a command already defined on it is kept:
  * scripts that change what they expect or answer must come with a new version.
  */
-const SCRIPT_VERSION = 'v3';
+const SCRIPT_VERSION = `v${PROTOCOL_VERSION}`;
 export type ScriptName = keyof typeof LUA_SCRIPTS;
 
 function isClient(target: RedisTarget): target is RedisClient {

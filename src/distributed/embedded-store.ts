@@ -14,6 +14,7 @@ import { StoreClosedError } from './errors/store-closed-error.js';
 import { TimeoutError } from './errors/timeout-error.js';
 import { isKept } from './keep.js';
 import { parseCanonicalKey } from './parse-key.js';
+import { PROTOCOL_VERSION } from './protocol-version.js';
 import { awaitRemote, currentFrame, runInFrame, type RequestFrame } from './slots.js';
 import type {
   Args,
@@ -124,6 +125,7 @@ class Server implements ServerHandle {
       concurrency: this.concurrency,
       inFlight: this.inFlight,
       served: this.served,
+      protocol: PROTOCOL_VERSION,
     };
   }
 }

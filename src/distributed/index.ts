@@ -25,6 +25,9 @@ export { ControlError } from './errors/control-error.js';
 // Keys
 export { canonicalKey } from '../reactive/key.js';
 
+// The protocol over Redis: its version, and the code of the warning for a server of another
+export { PROTOCOL_VERSION, PROTOCOL_MISMATCH } from './protocol-version.js';
+
 // The contract
 export type {
   Args,

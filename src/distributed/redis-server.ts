@@ -21,6 +21,7 @@ import { bytesOver, TooLargeError } from './errors/too-large-error.js';
 import { log as debugLog } from '../log/index.js';
 import { parsePayload, type ServiceKeys } from './keys.js';
 import { parseCanonicalKey } from './parse-key.js';
+import { PROTOCOL_VERSION, warnOfOtherProtocols } from './protocol-version.js';
 import { runInFrame, SlotPool, type RequestFrame } from './slots.js';
 import { yieldTurn, type Timings } from './redis-client.js';
 import type { Args, Handler, ServerHandle, ServerInfo } from './types.js';
@@ -101,6 +102,9 @@ export class RedisServer implements ServerHandle {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
   }
 
+  /** Servers of another protocol version already warned of. */
+  private readonly warnedOf = new Set<string>();
+
   /** Starts taking requests, heartbeats, lease renewal and the recovery sweep. */
   start(): void {
     this.blocking = this.connection.dedicated();
@@ -118,6 +122,10 @@ export class RedisServer implements ServerHandle {
       this.timers.push(timer);
     };
     every(1_000, () => this.heartbeat());
+    // Servers of another protocol version on this service: said at start and whenever
+    // one appears later (checked every 10 s), once per server.
+    void warnOfOtherProtocols(this.connection.main, this.keys, this.service, this.warnedOf);
+    every(10_000, () => warnOfOtherProtocols(this.connection.main, this.keys, this.service, this.warnedOf));
     every(Math.max(50, Math.floor(this.timings.leaseMs / 3)), () => this.renew());
     this.scheduleSweep(this.sweepInterval());
     void this.takeLoop();
@@ -544,6 +552,7 @@ export class RedisServer implements ServerHandle {
       concurrency: this.pool.size,
       inFlight: this.inFlight.size,
       served: this.served,
+      protocol: PROTOCOL_VERSION,
     };
   }
 

@@ -16,6 +16,7 @@ import { checkPrefix, requestKeyOf, requestPayload, serviceKeys, type ServiceKey
 import { ServiceClient, type Timings } from './redis-client.js';
 import { RedisServer, type ServerTimings } from './redis-server.js';
 import { awaitRemote, currentFrame } from './slots.js';
+import { liveServers } from './protocol-version.js';
 import type { RequestRef } from './errors/remote-error.js';
 import { canonicalKey } from '../reactive/key.js';
 import type {
@@ -542,19 +543,7 @@ export class RedisStore implements DistributedStore {
     this.assertOpen(`servers ${String(service)}`);
     checkService(service);
     const { keys, connection } = this.state(service);
-    const ids = await connection.main.zrangebyscore(keys.alive, Date.now(), '+inf');
-    if (ids.length === 0) return [];
-    const infos = await connection.main.hmget(keys.servers, ...ids);
-    const result: ServerInfo[] = [];
-    for (const info of infos) {
-      if (info === null) continue;
-      try {
-        result.push(JSON.parse(info) as ServerInfo);
-      } catch {
-        // Not ours: skip it rather than fail the whole listing.
-      }
-    }
-    return result;
+    return liveServers(connection.main, keys);
   }
 
   /**

@@ -79,6 +79,11 @@ export interface ServerInfo {
   readonly inFlight: number;
   /** Requests it has answered since it started. */
   readonly served: number;
+  /**
+   * The protocol over Redis it speaks (3 for this memocell; 2 for a server whose entry
+   * names none, written before v3). Servers of two versions cannot share a service.
+   */
+  readonly protocol: number;
 }
 
 /** Counters and queue lengths of one service. */

@@ -506,7 +506,8 @@ describe('a foreign program following docs/protocol.md', () => {
     expect(alive).toEqual(['srv-doc']);
     const info = JSON.parse((await foreign.hget(`${base}:servers`, 'srv-doc')) as string);
     expect(info).toMatchObject({ id: 'srv-doc', service, pid: process.pid, concurrency: 1 });
-    expect(Object.keys(info).sort()).toEqual(['concurrency', 'host', 'id', 'inFlight', 'pid', 'served', 'service', 'started']);
+    expect(Object.keys(info).sort()).toEqual(['concurrency', 'host', 'id', 'inFlight', 'pid', 'protocol', 'served', 'service', 'started']);
+    expect(info.protocol).toBe(3);
     expect(await foreign.get(`${base}:name`)).toBe(service);
 
     await foreign.publish(`${base}:control`, JSON.stringify({ to: 'srv-doc', command: 'stop' }));
