@@ -18,7 +18,7 @@
 //
 // Prints a table and a Markdown block for BENCHMARKS.md and writes
 // bench/distributed/results.json. Every loop is bounded in count and in time.
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -50,7 +50,11 @@ const SERVER_CONCURRENCY = Number(opt('concurrency', '16'));
 const WINDOW = Number(opt('window', '128'));
 const WARM_WINDOW_JOBS_ARG = opt('warm-window-jobs', undefined);
 const WARM_JOBS_ARG = opt('warm-jobs', undefined);
-const known = ['--quick', '--only=', '--concurrency=', '--window=', '--warm-window-jobs=', '--warm-jobs='];
+// Low-priority busy loops kept running beside the benchmark: on a VM whose idle vCPUs
+// halt, every wake-up of a sleeping process then costs far less (BENCHMARKS.md,
+// 2026-12-04, "idle CPUs"). Off by default.
+const BUSY_CPUS_ARG = opt('busy-cpus', '0');
+const known = ['--quick', '--only=', '--concurrency=', '--window=', '--warm-window-jobs=', '--warm-jobs=', '--busy-cpus='];
 const unknown = argv.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
 const countOk = (arg) => arg === undefined || (Number.isInteger(Number(arg)) && Number(arg) >= 0);
 if (
@@ -59,9 +63,10 @@ if (
   !(SERVER_CONCURRENCY >= 1) ||
   !(WINDOW >= 1) ||
   !countOk(WARM_WINDOW_JOBS_ARG) ||
-  !countOk(WARM_JOBS_ARG)
+  !countOk(WARM_JOBS_ARG) ||
+  !countOk(BUSY_CPUS_ARG)
 ) {
-  console.error(`usage: node bench/distributed/run.mjs [--quick] [--only=${SECTIONS.join(',')}] [--concurrency=N] [--window=N] [--warm-window-jobs=N] [--warm-jobs=N]`);
+  console.error(`usage: node bench/distributed/run.mjs [--quick] [--only=${SECTIONS.join(',')}] [--concurrency=N] [--window=N] [--warm-window-jobs=N] [--warm-jobs=N] [--busy-cpus=N]`);
   process.exit(2);
 }
 
@@ -325,6 +330,19 @@ try {
 }
 const NA = memocell.available ? undefined : `not available: ${memocell.reason}`;
 if (NA) log(`memocell: ${NA}; measuring raw ioredis and BullMQ only`);
+
+const BUSY_CPUS = Number(BUSY_CPUS_ARG);
+const busyLoops = [];
+for (let i = 0; i < BUSY_CPUS; i++) {
+  const loop = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  busyLoops.push(loop);
+  // The lowest priority: they take only what the benchmark's processes leave idle.
+  loop.once('spawn', () => os.setPriority(loop.pid, 19));
+}
+if (BUSY_CPUS > 0) log(`-- ${BUSY_CPUS} busy loop(s) at nice 19 beside the benchmark`);
+process.on('exit', () => {
+  for (const loop of busyLoops) loop.kill('SIGKILL');
+});
 
 const startedAt = new Date();
 const t0 = performance.now();
@@ -820,6 +838,7 @@ try {
   admin.disconnect();
   await redis.stop();
   log('-- redis-server stopped');
+  for (const loop of busyLoops) loop.kill('SIGKILL');
 }
 meta.seconds = (performance.now() - t0) / 1000;
 
@@ -1008,7 +1027,8 @@ const md = [];
 md.push('### Distributed store (`npm run bench:distributed`)', '', heading, '');
 md.push(
   `One private \`redis-server\` on 127.0.0.1, no persistence; servers are 2 Node processes (memocell \`serve\` / BullMQ \`Worker\`, ` +
-    `concurrency ${SERVER_CONCURRENCY} each) with a no-op handler that returns its argument; the client is one more process.`,
+    `concurrency ${SERVER_CONCURRENCY} each) with a no-op handler that returns its argument; the client is one more process.` +
+    (BUSY_CPUS > 0 ? ` Beside them, ${BUSY_CPUS} busy loop(s) at nice 19 (\`--busy-cpus\`): the CPUs never go idle.` : ''),
 );
 if (NA) md.push('', `memocell: ${NA}.`);
 if (hitRows) {
