@@ -25,7 +25,7 @@ export { ControlError } from './errors/control-error.js';
 // Keys
 export { canonicalKey } from '../reactive/key.js';
 
-// The protocol over Redis: its version, and the code of the warning for a server of another
+// The protocol over Redis: its version, and the code of the warning about a server of another version
 export { PROTOCOL_VERSION, PROTOCOL_MISMATCH } from './protocol-version.js';
 
 // The contract

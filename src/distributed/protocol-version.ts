@@ -50,7 +50,7 @@ export async function liveServers(redis: RedisClient, keys: Pick<ServiceKeys, 'a
  * @example
  * ```ts
  * const warned = new Set<string>();
- * process.on('warning', (w) => w.name === PROTOCOL_MISMATCH && alert(w.message));
+ * process.on('warning', (w) => { if (w.name === PROTOCOL_MISMATCH) console.error(w.message); });
  * await warnOfOtherProtocols(redis, keys, 'render', warned);
  * ```
  */
