@@ -6,12 +6,23 @@
 // the same to within about 0.2% from run to run, where CPU time on this shared machine
 // swings by 20-50%: use it to compare changes to the scripts, not to time anything.
 //
-//   node bench/distributed/redis-instructions.mjs [--jobs=3000] [LUA_DIR ...]
+//   node bench/distributed/redis-instructions.mjs [--jobs=3000] [--one-at-a-time] [LUA_DIR ...]
+//
+// --one-at-a-time plays the path of a lone miss instead: one idle server that pops its
+// own inbox, and per miss the client's `get` of one request (sent to that server's
+// inbox), the server's pop of it, its `complete` (which finds nothing more to take and
+// puts it back on the idle list) and the client's pop of the reply: every command of a
+// one-at-a-time miss but the blocking ones' waiting.
 //
 // LUA_DIR defaults to src/distributed/lua; give two (say a worktree of the last commit
 // and this one) to compare them. Each version runs in its own redis-server; a run
 // with no jobs is subtracted, so what is left is the flow's own cost. Needs valgrind
 // (apt-get install -y valgrind) and redis-server. About 15 s per version.
+//
+// To see where the instructions go: REDIS_SERVER=path runs another redis-server binary
+// (Debian's is stripped: build one from `apt-get source redis` for function names),
+// CALLGRIND=1 records with callgrind instead (inclusive costs, for callgrind_annotate),
+// and KEEP_CG=1 keeps the output file and prints its directory.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +32,7 @@ import { freePort } from './redis-server.mjs';
 
 const args = process.argv.slice(2);
 const JOBS = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? 3000);
+const ONE_AT_A_TIME = args.includes('--one-at-a-time');
 const dirs = args.filter((a) => !a.startsWith('--'));
 if (dirs.length === 0) dirs.push('src/distributed/lua');
 for (const tool of ['valgrind', 'redis-server']) {
@@ -43,10 +55,24 @@ async function count(dir, jobs) {
   const out = mkdtempSync(path.join(os.tmpdir(), 'memocell-cg-'));
   const server = spawn(
     'valgrind',
-    ['--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${out}/cg.out`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    [
+      ...(process.env.CALLGRIND
+        ? ['--tool=callgrind', `--callgrind-out-file=${out}/cg.out`]
+        : ['--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${out}/cg.out`]),
+      process.env.REDIS_SERVER ?? 'redis-server',
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ],
     { stdio: 'ignore' },
   );
   const exited = new Promise((resolve) => server.on('exit', resolve));
+  /** Stops redis-server; resolves the instructions it ran in all. */
+  const shutdown = async () => {
+    await redis.shutdown('NOSAVE').catch(() => {});
+    await exited;
+    const total = /summary: (\d+)/.exec(readFileSync(`${out}/cg.out`, 'utf8'));
+    if (total === null) throw new Error(`no cachegrind summary in ${out}`);
+    return Number(total[1]);
+  };
   const redis = new Redis({ port, host: '127.0.0.1', retryStrategy: (n) => (n > 300 ? null : 100) });
   redis.on('error', () => {});
   try {
@@ -67,6 +93,21 @@ async function count(dir, jobs) {
       }
       return redis.get(`${BASE}:v:x`, ...argv);
     };
+    if (ONE_AT_A_TIME) {
+      // The server is registered as popping its own inbox, and idle.
+      await redis.sadd(`${BASE}:direct`, 'server-a');
+      await redis.lpush(`${BASE}:idle`, 'server-a');
+      let done = 0;
+      while (done < jobs) {
+        await get(1);
+        const [, [payload]] = await redis.lmpop(3, `${BASE}:in:server-a`, `${BASE}:q`, `${BASE}:p`, 'LEFT', 'COUNT', 16);
+        const key = payload.slice(0, payload.indexOf('\n'));
+        await redis.complete(...KEYS, BASE, 'server-a', 1, NOW + 10_000, 100_000, 60_000, `t${++tokens}`, `t0\t0\t01\t${key}\nj${key}`);
+        await redis.lmpop(1, `${BASE}:reply:client`, 'LEFT', 'COUNT', 512);
+        done++;
+      }
+      return { instructions: await shutdown(), jobs: done };
+    }
     if (jobs > 0) await get(OUTSTANDING - 2 * SLOTS);
     const servers = [{ id: 'server-a', running: [] }, { id: 'server-b', running: [] }];
     let done = 0;
@@ -81,20 +122,21 @@ async function count(dir, jobs) {
       }
       await redis.del(`${BASE}:reply:client`);
     }
-    await redis.shutdown('NOSAVE').catch(() => {});
-    await exited;
-    const total = /summary: (\d+)/.exec(readFileSync(`${out}/cg.out`, 'utf8'));
-    if (total === null) throw new Error(`no cachegrind summary in ${out}`);
-    return { instructions: Number(total[1]), jobs: done };
+    return { instructions: await shutdown(), jobs: done };
   } finally {
     redis.disconnect();
     server.kill('SIGKILL');
-    rmSync(out, { recursive: true, force: true });
+    if (process.env.KEEP_CG) console.log(`kept ${out}/cg.out`);
+    else rmSync(out, { recursive: true, force: true });
   }
 }
 
 const idle = await count(dirs[0], 0);
-console.log(`Redis instructions per miss, ${OUTSTANDING} outstanding, servers of ${SLOTS} slots (valgrind cachegrind):`);
+console.log(
+  ONE_AT_A_TIME
+    ? 'Redis instructions per miss, one at a time, one idle server (valgrind cachegrind):'
+    : `Redis instructions per miss, ${OUTSTANDING} outstanding, servers of ${SLOTS} slots (valgrind cachegrind):`,
+);
 let first;
 for (const dir of dirs) {
   const run = await count(dir, JOBS);

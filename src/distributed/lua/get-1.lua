@@ -33,26 +33,34 @@ local deadline = ARGV[3]
 local reply = {}
 local misses = 0
 
--- Calls a variadic command with a fixed head and a list of arguments, in chunks that
--- stay below what Lua's unpack can spread on its stack. Each chunk is unpacked from the
--- list itself (a range of it): no copy of head and list into a new table per command.
-local function variadic(head, list, stride)
-  local chunk = 4000 - 4000 % stride
+-- Calls a variadic command (COMMAND KEY, then the list, or COMMAND and the list when
+-- KEY is false) in chunks that stay below what Lua's unpack can spread on its stack.
+-- Each chunk is unpacked from the list itself (a range of it): no copy of the list, and
+-- no table for the head, per command. Nothing is sent for an empty list. Returns the
+-- reply of a lone chunk as it is, the replies of several chunks collected, or nil.
+local function variadic(command, key, list, stride)
   local size = #list
+  if size == 0 then
+    return nil
+  end
+  local chunk = 4000 - 4000 % stride
+  if size <= chunk then
+    if key then
+      return redis.call(command, key, unpack(list, 1, size))
+    end
+    return redis.call(command, unpack(list, 1, size))
+  end
   local replies = {}
   local count = 0
   for first = 1, size, chunk do
     local last = math.min(first + chunk - 1, size)
     local r
-    if #head == 1 then
-      r = redis.call(head[1], unpack(list, first, last))
+    if key then
+      r = redis.call(command, key, unpack(list, first, last))
     else
-      r = redis.call(head[1], head[2], unpack(list, first, last))
+      r = redis.call(command, unpack(list, first, last))
     end
     if type(r) == 'table' then
-      if size <= chunk then
-        return r
-      end
       for k = 1, #r do
         count = count + 1
         replies[count] = r[k]
@@ -71,7 +79,7 @@ for i = 5, #ARGV, 2 do
   requests = requests + 1
   valueKeys[requests] = base .. ':v:' .. ARGV[i]
 end
-local cached = variadic({ 'MGET' }, valueKeys, 1)
+local cached = variadic('MGET', false, valueKeys, 1)
 
 -- A run record is one string in one hash of the service, not a hash of its own: a key
 -- made and deleted per request, with its TTL and fields, cost Redis about twice the
@@ -142,6 +150,15 @@ for r = 1, requests do
     nWrites = nWrites + 2
   end
 end
+-- Both below turn a structure that grows past 32 entries into its big encoding. The
+-- pending set holds an entry for each record, so one look at it tells whether either
+-- may be that big: absent (nothing queued or running, as between lone gets), neither
+-- is; a skiplist, the records were made a hash table with it. Only a listpack, or a
+-- call that brings 32 requests itself, needs a look at the records too: one command
+-- instead of two for a lone get, each a few thousand instructions in a script
+-- (bench/distributed/redis-instructions.mjs --one-at-a-time).
+local pending = base .. ':pending'
+local pendingEncoding = nWrites > 0 and redis.call('OBJECT', 'ENCODING', pending)
 if nWrites > 0 then
   -- A hash of up to 128 short fields is a listpack too, where each HGET and HSET scans
   -- the fields (13% of Redis's instructions per miss with 128 outstanding, measured:
@@ -150,40 +167,40 @@ if nWrites > 0 then
   -- hash-max-listpack-value) goes in with them and out at once: a real hash table
   -- from then on, until it is emptied.
   local long = false
-  local encoding = redis.call('OBJECT', 'ENCODING', runs)
-  if encoding ~= 'hashtable' and (encoding and redis.call('HLEN', runs) or 0) + nWrites / 2 >= 32 then
-    long = '~'
-    writes[nWrites + 1] = long
-    writes[nWrites + 2] = '~ longer than hash-max-listpack-value: makes the hash a table, removed at once ~'
+  if pendingEncoding == 'listpack' or nWrites / 2 >= 32 then
+    local encoding = redis.call('OBJECT', 'ENCODING', runs)
+    if encoding ~= 'hashtable' and (encoding and redis.call('HLEN', runs) or 0) + nWrites / 2 >= 32 then
+      long = '~'
+      writes[nWrites + 1] = long
+      writes[nWrites + 2] = '~ longer than hash-max-listpack-value: makes the hash a table, removed at once ~'
+    end
   end
-  variadic({ 'HSET', runs }, writes, 2)
+  variadic('HSET', runs, writes, 2)
   if long then
     redis.call('HDEL', runs, long)
   end
   redis.call('PEXPIRE', runs, ARGV[4])
 end
-variadic({ 'RPUSH', base .. ':q' }, queued, 1)
+variadic('RPUSH', base .. ':q', queued, 1)
 if nDeadlines > 0 then
-  local pending = base .. ':pending'
   -- A sorted set of up to 128 members is kept as a listpack, where each ZADD scans
   -- every member: 1.5 us per member added with 90 members, against 0.2 us in the
   -- skiplist encoding (measured, Redis 7.0). A member longer than 64 bytes (the default
   -- zset-max-listpack-value) turns the set into a skiplist until it is emptied, so once
   -- the set holds 32 or more, one is added with these deadlines and removed at once in
   -- this script: no one ever sees it. Small sets stay compact.
-  local encoding = redis.call('OBJECT', 'ENCODING', pending)
   -- (A set made by this very ZADD is a listpack too, whatever its size.)
-  if encoding ~= 'skiplist' and (encoding and redis.call('ZCARD', pending) or 0) + nDeadlines / 2 >= 32 then
+  if pendingEncoding ~= 'skiplist' and (pendingEncoding and redis.call('ZCARD', pending) or 0) + nDeadlines / 2 >= 32 then
     local long = '~ longer than zset-max-listpack-value: makes the set a skiplist, removed at once ~'
     deadlines[nDeadlines + 1] = '0'
     deadlines[nDeadlines + 2] = long
-    variadic({ 'ZADD', pending }, deadlines, 2)
+    variadic('ZADD', pending, deadlines, 2)
     redis.call('ZREM', pending, long)
   else
-    variadic({ 'ZADD', pending }, deadlines, 2)
+    variadic('ZADD', pending, deadlines, 2)
   end
 end
 if misses > 0 then
-  redis.call('HINCRBY', base .. ':stats', 'misses', misses)
+  redis.call('HINCRBY', base .. ':stats', 'misses', misses == 1 and '1' or misses)
 end
 return reply
