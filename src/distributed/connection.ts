@@ -3,6 +3,7 @@
  * connection with our scripts defined on it, and fresh connections for blocking
  * commands, which must not share a socket with anything else.
  */
+import { createHash } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LUA_SCRIPTS } from './lua/scripts.generated.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
@@ -20,6 +21,15 @@ export type RedisTarget = string | RedisOptions | RedisClient;
  */
 const SCRIPT_VERSION = `v${PROTOCOL_VERSION}`;
 export type ScriptName = keyof typeof LUA_SCRIPTS;
+
+/** Each script's SHA-1, by which Redis knows it once it has run it (EVALSHA). */
+const SCRIPT_SHAS = Object.fromEntries(
+  Object.entries(LUA_SCRIPTS).map(([name, script]) => [name, createHash('sha1').update(script.lua).digest('hex')]),
+) as Record<ScriptName, string>;
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
 
 function isClient(target: RedisTarget): target is RedisClient {
   return target instanceof Redis || target instanceof Cluster;
@@ -45,6 +55,9 @@ export class Connection {
     }
     this.where = describeTarget(target);
     this.watch(this.main, 'main');
+    // The next connection may reach a Redis that restarted without our scripts. (On
+    // 'close', not 'ready': a call made before the first ready went out in full then.)
+    this.main.on('close', () => this.loaded.clear());
     for (const [name, script] of Object.entries(LUA_SCRIPTS)) {
       if (!(commandName(name as ScriptName) in this.main)) {
         this.main.defineCommand(commandName(name as ScriptName), {
@@ -59,12 +72,27 @@ export class Connection {
     return this.main instanceof Cluster;
   }
 
-  /** Runs one of our scripts (EVALSHA, falling back to EVAL when Redis lacks it). */
+  /** Scripts sent in full (EVAL) since the connection last closed. */
+  private readonly loaded = new Set<ScriptName>();
+
+  /**
+   * Runs one of our scripts: its first call on a connection as EVAL, which loads it, the
+   * rest as EVALSHA, and EVAL again when Redis lacks it (restarted, flushed, or another
+   * node of a cluster). A plain command, not the one ioredis defines for the script,
+   * which wraps each call in a command class of its own and a closure: 9-14 µs less per
+   * one-at-a-time miss (two scripts) on a 2-core machine (BENCHMARKS.md, 2026-12-07).
+   */
   script(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const command = (this.main as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[
-      commandName(name)
-    ] as (...a: (string | number)[]) => Promise<unknown>;
-    return command.call(this.main, ...keys, ...args);
+    const main = this.main;
+    const lua = LUA_SCRIPTS[name].lua;
+    if (!this.loaded.has(name)) {
+      this.loaded.add(name);
+      return main.eval(lua, keys.length, ...keys, ...args);
+    }
+    return main.evalsha(SCRIPT_SHAS[name], keys.length, ...keys, ...args).catch((error: unknown) => {
+      if (!isNoScript(error)) throw error;
+      return main.eval(lua, keys.length, ...keys, ...args);
+    });
   }
 
   /**

@@ -78,3 +78,42 @@ describe('Connection.subscribed', () => {
     await connection.subscribed('test:{nobody}:invalidated');
   });
 });
+
+describe('Connection.script', () => {
+  /** Script calls Redis has run since the last reset, by command (EVAL, EVALSHA). */
+  async function scriptCalls(): Promise<{ eval: number; evalsha: number }> {
+    const stats = await connection.main.info('commandstats');
+    const calls = (name: string): number => Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    return { eval: calls('eval'), evalsha: calls('evalsha') };
+  }
+  const depend = (): Promise<unknown> => connection.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000]);
+
+  it('sends a script in full once, then by its SHA-1, and again in full after Redis lost it', async () => {
+    const fresh = new Connection(redis.url);
+    try {
+      await connection.main.config('RESETSTAT');
+      expect(await fresh.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000])).toBe(1);
+      expect(await scriptCalls()).toEqual({ eval: 1, evalsha: 0 });
+      expect(await fresh.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000])).toBe(1);
+      expect(await scriptCalls()).toEqual({ eval: 1, evalsha: 1 });
+      // As after a restart of Redis: the script cache is empty. The EVALSHA is refused
+      // (NOSCRIPT) and the call goes through as EVAL, which loads it again.
+      await connection.main.script('FLUSH');
+      expect(await fresh.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000])).toBe(1);
+      expect(await scriptCalls()).toEqual({ eval: 2, evalsha: 2 });
+      expect(await fresh.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000])).toBe(1);
+      expect(await scriptCalls()).toEqual({ eval: 2, evalsha: 3 });
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it("passes a script's own error on, without trying it again", async () => {
+    await depend();
+    await connection.main.config('RESETSTAT');
+    // depend's SADD on a key holding a string fails inside the script.
+    await connection.main.set('test:{sc}:d:string', 'x');
+    await expect(connection.script('depend', ['test:{sc}:d:string'], ['svc\nk', 60_000])).rejects.toThrow(/WRONGTYPE/);
+    expect(await scriptCalls()).toEqual({ eval: 0, evalsha: 1 });
+  });
+});
