@@ -83,16 +83,19 @@ export class Connection {
    * one-at-a-time miss (two scripts) on a 2-core machine (BENCHMARKS.md, 2026-12-07).
    */
   script(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const main = this.main;
-    const lua = LUA_SCRIPTS[name].lua;
     if (!this.loaded.has(name)) {
       this.loaded.add(name);
-      return main.eval(lua, keys.length, ...keys, ...args);
+      return this.scriptInFull(name, keys, args);
     }
-    return main.evalsha(SCRIPT_SHAS[name], keys.length, ...keys, ...args).catch((error: unknown) => {
+    return this.main.evalsha(SCRIPT_SHAS[name], keys.length, ...keys, ...args).catch((error: unknown) => {
       if (!isNoScript(error)) throw error;
-      return main.eval(lua, keys.length, ...keys, ...args);
+      return this.scriptInFull(name, keys, args);
     });
+  }
+
+  /** Redis's EVAL: runs the script's text in Redis, which keeps it for EVALSHA. */
+  private scriptInFull(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return this.main.call('EVAL', LUA_SCRIPTS[name].lua, keys.length, ...keys, ...args);
   }
 
   /**
