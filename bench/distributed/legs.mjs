@@ -5,14 +5,14 @@
 // in the caller's hands).
 //
 //   npm run build && node bench/distributed/legs.mjs [--blocks=40] [--calls=200] [--warm=3000]
-//   node bench/distributed/legs.mjs BEFORE_ROOT AFTER_ROOT [--blocks=40] ...
+//   node bench/distributed/legs.mjs BEFORE_ROOT AFTER_ROOT [MORE_ROOTS ...] [--blocks=40] ...
 //
 // Without roots it sets memocell's miss beside the raw floor of floor.mjs (RPUSH + BLPOP
 // through two server processes of its own) and beside the floor with memocell's own
 // get and complete scripts in place of the RPUSHes, sent by raw ioredis calls: what the
-// scripts cost apart from memocell's JavaScript. With two roots (each a built checkout,
-// say a `git worktree` of the last commit and this one) it sets the two builds' misses
-// side by side instead.
+// scripts cost apart from memocell's JavaScript. With two or more roots (each a built
+// checkout, say a `git worktree` of the last commit and this one) it sets the builds'
+// misses side by side instead.
 //
 // Every variant has its two server processes up from the start, each on its own keys,
 // and the variants take turns in blocks of `--calls` timed calls (20 untimed first):
@@ -97,7 +97,7 @@ if (role === 'memocell-server') {
 }
 
 if (!SERVER_ROLES.includes(role)) {
-  const usage = 'usage: node bench/distributed/legs.mjs [BEFORE_ROOT AFTER_ROOT] [--blocks=40] [--calls=200] [--warm=3000]';
+  const usage = 'usage: node bench/distributed/legs.mjs [ROOT ROOT ...] [--blocks=40] [--calls=200] [--warm=3000]';
   const option = (name, fallback) => {
     const value = Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
     if (!Number.isInteger(value) || value <= 0) {
@@ -110,7 +110,7 @@ if (!SERVER_ROLES.includes(role)) {
   const CALLS = option('calls', 200);
   const WARM = option('warm', 3000);
   const roots = process.argv.slice(2).filter((a) => !a.startsWith('--')).map((r) => path.resolve(r));
-  if (roots.length !== 0 && roots.length !== 2) {
+  if (roots.length === 1) {
     console.error(usage);
     process.exit(2);
   }
@@ -163,8 +163,8 @@ if (!SERVER_ROLES.includes(role)) {
   const redis = await startRedis();
   try {
     const variants =
-      roots.length === 2
-        ? [await memocellVariant(roots[0], redis.url, 'before', roots[0]), await memocellVariant(roots[1], redis.url, 'after', roots[1])]
+      roots.length >= 2
+        ? await Promise.all(roots.map((root, i) => memocellVariant(root, redis.url, `build${i}`, root)))
         : [
             await rawVariant('raw floor: RPUSH + BLMPOP', redis.url, 'raw', false),
             await rawVariant("the floor with memocell's get and complete scripts", redis.url, 'scripts', true),
