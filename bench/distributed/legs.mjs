@@ -97,6 +97,13 @@ if (role === 'memocell-server') {
 }
 
 if (!SERVER_ROLES.includes(role)) {
+  // Bounded in time as well as in calls: a lost server would leave a blocking wait
+  // open. The children exit when this process goes away.
+  const MAX_RUN_MS = 10 * 60 * 1000;
+  setTimeout(() => {
+    console.error(`legs.mjs: still running after ${MAX_RUN_MS / 60000} min, stopping`);
+    process.exit(3);
+  }, MAX_RUN_MS).unref();
   const usage = 'usage: node bench/distributed/legs.mjs [ROOT ROOT ...] [--blocks=40] [--calls=200] [--warm=3000]';
   const option = (name, fallback) => {
     const value = Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
