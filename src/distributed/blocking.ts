@@ -52,18 +52,26 @@ function guarded<T>(
   send: () => Promise<T>,
 ): Promise<T> {
   const limit = timeoutSeconds * 1000 + graceMs;
-  let timer: NodeJS.Timeout | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  // One promise settled by whichever comes first, not a race of two plus a finally:
+  // every miss waits twice this way (the client for its reply, the server for work).
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       client.disconnect(true);
       reject(new WatchdogLapse(command, limit));
     }, limit);
     timer.unref?.();
+    // If the watchdog wins, the abandoned command rejects later: settling again is a no-op.
+    send().then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  const pending = send();
-  // If the watchdog wins, the abandoned command rejects later: expected, not unhandled.
-  pending.catch(() => {});
-  return Promise.race([pending, watchdog]).finally(() => clearTimeout(timer));
 }
 
 /**
