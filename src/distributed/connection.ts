@@ -72,17 +72,25 @@ export class Connection {
     return this.main instanceof Cluster;
   }
 
-  /** Scripts sent in full (EVAL) since the connection last closed. */
+  /** Scripts sent in full (EVAL) since the connection last closed (one Redis, not a cluster). */
   private readonly loaded = new Set<ScriptName>();
 
   /**
    * Runs one of our scripts: its first call on a connection as EVAL, which loads it, the
-   * rest as EVALSHA, and EVAL again when Redis lacks it (restarted, flushed, or another
-   * node of a cluster). A plain command, not the one ioredis defines for the script,
-   * which wraps each call in a command class of its own and a closure: 9-14 µs less per
-   * one-at-a-time miss (two scripts) on a 2-core machine (BENCHMARKS.md, 2026-12-07).
+   * rest as EVALSHA, and EVAL again on NOSCRIPT (Redis flushed its scripts). On one Redis
+   * this is a plain command, not the one ioredis defines for the script, which wraps each
+   * call in a command class of its own and a closure: 9-14 µs less per one-at-a-time
+   * miss (two scripts) on a 2-core machine (BENCHMARKS.md, 2026-12-07).
+   *
+   * A cluster keeps the defined command, which knows which of its nodes' connections
+   * have seen the script. Known per client only, a script's first call on each further
+   * node would be refused (NOSCRIPT) and sent again a round trip later, behind commands
+   * sent after it: a claim sent without waiting then landed after its request's
+   * `complete`, which dropped the result as not the claimant's, and the request was
+   * computed again once its lease lapsed (a bridge test on the cluster, 2 runs in 13).
    */
   script(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    if (this.main instanceof Cluster) return this.definedScript(name, keys, args);
     if (!this.loaded.has(name)) {
       this.loaded.add(name);
       return this.scriptInFull(name, keys, args);
@@ -91,6 +99,14 @@ export class Connection {
       if (!isNoScript(error)) throw error;
       return this.scriptInFull(name, keys, args);
     });
+  }
+
+  /** The command ioredis defines for the script (EVALSHA, or EVAL where it has not run). */
+  private definedScript(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const command = (this.main as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[
+      commandName(name)
+    ] as (...a: (string | number)[]) => Promise<unknown>;
+    return command.call(this.main, ...keys, ...args);
   }
 
   /** Redis's EVAL: runs the script's text in Redis, which keeps it for EVALSHA. */

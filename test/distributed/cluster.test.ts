@@ -4,6 +4,7 @@
  */
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Connection } from '../../src/distributed/connection.js';
 import { createRedisStore, keep, RemoteError, type RedisStore } from '../../src/distributed/index.js';
 import { startCluster, type RedisClusterHandle } from '../support/cluster.js';
 
@@ -69,5 +70,32 @@ describe('Redis store on a 3-master cluster', () => {
     const sizes = await Promise.all(client.nodes('master').map((node) => node.dbsize()));
     expect(sizes).toHaveLength(3);
     expect(sizes.every((n) => n > 0)).toBe(true);
+  });
+
+  it("a script's first call on each master is not overtaken by the commands sent after it", async () => {
+    // Hash tags on three different masters, each new to the connection.
+    const slotOwner = new Map<number, string>();
+    for (const [from, to, [host, port]] of (await client.cluster('SLOTS')) as [number, number, [string, number]][]) {
+      for (let slot = from; slot <= to; slot++) slotOwner.set(slot, `${host}:${port}`);
+    }
+    const tags: string[] = [];
+    const owners = new Set<string>();
+    for (let i = 0; owners.size < 3; i++) {
+      const owner = slotOwner.get(Number(await client.cluster('KEYSLOT', `{order${i}}`))) as string;
+      if (!owners.has(owner)) {
+        owners.add(owner);
+        tags.push(`order${i}`);
+      }
+    }
+    const connection = new Connection(new Cluster(cluster.startupNodes));
+    try {
+      for (const tag of tags) {
+        // Sent without waiting, as claims are; the read after it must see its effect.
+        void connection.script('depend', [`t:{${tag}}:d:k`], ['svc\nk', 60_000]);
+        expect(await connection.main.smembers(`t:{${tag}}:d:k`)).toEqual(['svc\nk']);
+      }
+    } finally {
+      await connection.close();
+    }
   });
 });
