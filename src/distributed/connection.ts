@@ -90,7 +90,7 @@ export class Connection {
    * computed again once its lease lapsed (a bridge test on the cluster, 2 runs in 13).
    */
   script(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    if (this.main instanceof Cluster) return this.definedScript(name, keys, args);
+    if (this.isCluster) return this.definedScript(name, keys, args);
     if (!this.loaded.has(name)) {
       this.loaded.add(name);
       return this.scriptInFull(name, keys, args);

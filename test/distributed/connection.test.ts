@@ -86,22 +86,22 @@ describe('Connection.script', () => {
     const calls = (name: string): number => Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
     return { eval: calls('eval'), evalsha: calls('evalsha') };
   }
-  const depend = (): Promise<unknown> => connection.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000]);
+  const depend = (on: Connection = connection, key = 'test:{sc}:d:k'): Promise<unknown> => on.script('depend', [key], ['svc\nk', 60_000]);
 
   it('sends a script in full once, then by its SHA-1, and again in full after Redis lost it', async () => {
     const fresh = new Connection(redis.url);
     try {
       await connection.main.config('RESETSTAT');
-      expect(await fresh.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000])).toBe(1);
+      expect(await depend(fresh)).toBe(1);
       expect(await scriptCalls()).toEqual({ eval: 1, evalsha: 0 });
-      expect(await fresh.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000])).toBe(1);
+      expect(await depend(fresh)).toBe(1);
       expect(await scriptCalls()).toEqual({ eval: 1, evalsha: 1 });
-      // As after a restart of Redis: the script cache is empty. The EVALSHA is refused
+      // Redis's script cache emptied under an open connection: the EVALSHA is refused
       // (NOSCRIPT) and the call goes through as EVAL, which loads it again.
       await connection.main.script('FLUSH');
-      expect(await fresh.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000])).toBe(1);
+      expect(await depend(fresh)).toBe(1);
       expect(await scriptCalls()).toEqual({ eval: 2, evalsha: 2 });
-      expect(await fresh.script('depend', ['test:{sc}:d:k'], ['svc\nk', 60_000])).toBe(1);
+      expect(await depend(fresh)).toBe(1);
       expect(await scriptCalls()).toEqual({ eval: 2, evalsha: 3 });
     } finally {
       await fresh.close();
@@ -113,7 +113,7 @@ describe('Connection.script', () => {
     await connection.main.config('RESETSTAT');
     // depend's SADD on a key holding a string fails inside the script.
     await connection.main.set('test:{sc}:d:string', 'x');
-    await expect(connection.script('depend', ['test:{sc}:d:string'], ['svc\nk', 60_000])).rejects.toThrow(/WRONGTYPE/);
+    await expect(depend(connection, 'test:{sc}:d:string')).rejects.toThrow(/WRONGTYPE/);
     expect(await scriptCalls()).toEqual({ eval: 0, evalsha: 1 });
   });
 });
