@@ -66,7 +66,9 @@ class DeadlineQueue {
       this.done--;
     }
     if (this.head === items.length) {
-      this.items = [];
+      // Emptied in place: calls made one at a time fill and empty it on every call.
+      if (items.length === 1) items.pop();
+      else items.length = 0;
       this.head = 0;
       this.done = 0;
     } else if (this.done > 64 && this.done * 2 > items.length - this.head) {
@@ -91,6 +93,8 @@ class DeadlineQueue {
  */
 export class Deadlines {
   private readonly queues = new Map<number, DeadlineQueue>();
+  /** Calls watched and not settled, over all queues. */
+  private watched = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   /** Whether the timer is ref'd (keeps the process alive). */
@@ -104,6 +108,7 @@ export class Deadlines {
       this.queues.set(deadline.timeoutMs, queue);
     }
     queue.insert(deadline);
+    this.watched++;
     if (deadline.at < this.timerAt) this.arm(deadline.at);
     else if (!this.held) this.hold();
   }
@@ -114,16 +119,18 @@ export class Deadlines {
     deadline.done = true;
     const queue = this.queues.get(deadline.timeoutMs);
     if (queue === undefined) return;
+    this.watched--;
     queue.done++;
     queue.trim();
-    if (queue.head === queue.items.length) {
-      this.queues.delete(deadline.timeoutMs);
+    // An emptied queue stays in the map until the timer fires (which drops empty
+    // queues): calls made one at a time would otherwise make and drop a queue each.
+    if (this.watched === 0) {
       // Nothing left to watch: the timer may no longer keep the process alive, but it
       // stays set. Calls made one at a time would otherwise set and clear a timer each
       // (about half of what add and settle cost, measured); a later call whose
       // deadline is not earlier only holds the process again, and the timer, when it
       // fires, finds what is still watched.
-      if (this.queues.size === 0) this.release();
+      this.release();
     }
   }
 
@@ -134,15 +141,14 @@ export class Deadlines {
 
   /** How many calls are watched and not settled. */
   get size(): number {
-    let size = 0;
-    for (const queue of this.queues.values()) size += queue.live;
-    return size;
+    return this.watched;
   }
 
   /** Forgets every deadline without expiring any. */
   clear(): void {
     for (const queue of this.queues.values()) for (const d of queue.items) d.done = true;
     this.queues.clear();
+    this.watched = 0;
     this.disarm();
   }
 
@@ -187,6 +193,7 @@ export class Deadlines {
           queue.done--;
         } else if (d.at <= now) {
           d.done = true;
+          this.watched--;
           due.push(d);
         } else {
           break;

@@ -36,6 +36,7 @@ import {
   checkService,
   DEFAULT_MAX_REQUEST_BYTES,
   DEFAULT_MAX_RESULT_BYTES,
+  isServiceName,
   keyOfArgs,
 } from './validate.js';
 import { bytesOver, TooLargeError } from './errors/too-large-error.js';
@@ -194,21 +195,23 @@ export class RedisStore implements DistributedStore {
   get<T = unknown>(service: string, args: Args, options?: CallOptions): Promise<T> {
     let canonical: string;
     let timeoutMs: number;
+    // A service with a state was checked when the state was made: a hit costs no check.
+    let state = this.serviceStates.get(service);
     try {
-      this.assertOpen(`get ${String(service)}`);
-      checkService(service);
+      if (this.closed) throw new StoreClosedError(`get ${String(service)}`);
+      if (state === undefined) state = this.state(checkService(service));
       canonical = keyOfArgs(args);
       checkRequestSize(service, canonical, this.limits.maxRequestBytes);
       timeoutMs = checkPositiveNumber('timeoutMs', options?.timeoutMs, this.timeoutMs);
     } catch (error) {
       return Promise.reject(error);
     }
-    const state = this.state(service);
     const requestKey = requestKeyOf(canonical);
     const frame = currentFrame();
     if (frame !== undefined) this.recordDependency(state, requestKey, frame.request);
     const pending = this.clientOf(service, state).get(requestKey, canonical, args, timeoutMs, options?.signal);
-    return awaitRemote(pending) as Promise<T>;
+    // Outside a handler there is no slot to lend while waiting.
+    return (frame === undefined ? pending : awaitRemote(pending)) as Promise<T>;
   }
 
   get$<T = unknown>(service: string, args: Args, options?: CallOptions): Observable<T> {
@@ -273,6 +276,9 @@ export class RedisStore implements DistributedStore {
         const newline = ref.indexOf('\n');
         if (newline <= 0) continue;
         const service = ref.slice(0, newline);
+        // Only memocell's own services have dependents (and a state here must be one:
+        // get trusts a service that has one).
+        if (!isServiceName(service)) continue;
         let keys = byService.get(service);
         if (keys === undefined) byService.set(service, (keys = []));
         keys.push(ref.slice(newline + 1));

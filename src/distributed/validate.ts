@@ -14,9 +14,14 @@ export function checkRequestSize(service: string, canonical: string, limit: numb
   if (bytes !== undefined) throw new TooLargeError(service, 'arguments', bytes, limit);
 }
 
+/** Whether `service` is a service name: printable, no control characters, at most 200 characters. */
+export function isServiceName(service: unknown): service is string {
+  return typeof service === 'string' && service.length > 0 && service.length <= 200 && !/[\u0000-\u001f\u007f]/.test(service);
+}
+
 /** Service names: printable, no control characters, at most 200 characters. */
 export function checkService(service: unknown): string {
-  if (typeof service !== 'string' || service.length === 0 || service.length > 200 || /[\u0000-\u001f\u007f]/.test(service)) {
+  if (!isServiceName(service)) {
     throw new TypeError(
       `Expected \`service\` to be a non-empty string of at most 200 printable characters, got \`${String(service)}\` (${typeof service})`,
     );

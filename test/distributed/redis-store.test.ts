@@ -204,4 +204,25 @@ describe('Redis store', () => {
     }
     expect(await s.get('frozen', [3], { timeoutMs: 5_000 })).toBe(3);
   });
+
+  it('forget skips a dependents entry whose service is no service name, and still reaches the valid readers', async () => {
+    const s = store();
+    s.serve('dep-base', ([n]) => keep(n, { ttlSeconds: 60 }));
+    s.serve('dep-reader', async ([n]) => keep(((await s.get('dep-base', [n])) as number) + 1, { ttlSeconds: 60 }));
+    expect(await s.get('dep-reader', [1])).toBe(2);
+    const raw = new Redis(main.url);
+    try {
+      // A foreign tool's entry: a control character makes it no memocell service.
+      const base = serviceKeys('memocell', 'dep-base');
+      await raw.sadd(base.dependents('[1]'), 'bad\u0001name\n[1]');
+      const reader = serviceKeys('memocell', 'dep-reader');
+      expect(await raw.exists(reader.value('[1]'))).toBe(1);
+      await s.forget('dep-base', [1]);
+      expect(await raw.exists(reader.value('[1]'))).toBe(0);
+      // No state was made for it: a get by that name is still refused.
+      await expect(s.get('bad\u0001name', [1])).rejects.toThrow(TypeError);
+    } finally {
+      raw.disconnect();
+    }
+  });
 });
