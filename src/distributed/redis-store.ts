@@ -210,8 +210,7 @@ export class RedisStore implements DistributedStore {
     const frame = currentFrame();
     if (frame !== undefined) this.recordDependency(state, requestKey, frame.request);
     const pending = this.clientOf(service, state).get(requestKey, canonical, args, timeoutMs, options?.signal);
-    // Outside a handler there is no slot to lend while waiting.
-    return (frame === undefined ? pending : awaitRemote(pending)) as Promise<T>;
+    return awaitRemote(pending) as Promise<T>;
   }
 
   get$<T = unknown>(service: string, args: Args, options?: CallOptions): Observable<T> {

@@ -117,6 +117,8 @@ export function currentFrame(): RequestFrame | undefined {
  * other requests meanwhile. Outside a handler it just waits.
  */
 export function awaitRemote<T>(result: Promise<T>): Promise<T> {
+  // No handler running: no slot to lend, and no async-context lookup to pay for.
+  if (active === 0) return result;
   const frame = frames.getStore();
   // Outside a handler (the common case for clients): no extra promise hop.
   return frame === undefined ? result : lendSlot(frame, result);
