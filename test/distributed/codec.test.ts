@@ -61,6 +61,30 @@ describe('defaultCodec', () => {
     );
   });
 
+  it('stores a string as it is, or as JSON when it holds a lone surrogate, and gives back every string exactly', () => {
+    // Any UTF-16 code units, lone surrogates included, and whole characters beyond the BMP.
+    const codeUnits = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 24 }).map((units) => String.fromCharCode(...units));
+    const anyString = fc.oneof(codeUnits, fc.string({ unit: 'grapheme', maxLength: 24 }));
+    fc.assert(
+      fc.property(anyString, (text) => {
+        const encoded = defaultCodec.encode(text);
+        const wellFormed = !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
+        // UTF-8 would turn a lone surrogate into U+FFFD: such a string must not go as it is.
+        expect(encoded).toBe(wellFormed ? `s${text}` : `j${JSON.stringify(text)}`);
+        expect(defaultCodec.decode(encoded)).toBe(text);
+        // What goes to Redis is UTF-8: the encoding survives it.
+        expect(Buffer.from(encoded, 'utf8').toString('utf8')).toBe(encoded);
+      }),
+      { numRuns },
+    );
+  });
+
+  it('reads strings written as JSON (as stores before the string form wrote them)', () => {
+    expect(defaultCodec.decode('j"line\\nbreak \\"q\\""')).toBe('line\nbreak "q"');
+    expect(defaultCodec.decode('s')).toBe('');
+    expect(defaultCodec.encode('')).toBe('s');
+  });
+
   it('gives back byte arrays, Buffers and undefined as a whole result', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {

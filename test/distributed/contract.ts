@@ -143,6 +143,32 @@ export function contractSuite(name: string, makeStore: MakeStore): void {
         expect([...bytes]).toEqual([0, 1, 255]);
       });
 
+      it('string results come back exactly: control characters, quotes, emoji, a lone surrogate, 200 KB of markup', async () => {
+        const svc = uniqueService('strings');
+        const markup = Array.from({ length: 2000 }, (_, i) => `<div class="row" data-i="${i}">"${i}"\t&amp;\r\n</div>`).join('');
+        const texts: Record<string, string> = {
+          empty: '',
+          control: 'a\u0000b\nc\td\re\u001f',
+          quotes: `"'\\ {"json":true}`,
+          emoji: 'é ✓ 😀 \u2028',
+          lone: 'x\ud800y\udc00',
+          markup,
+        };
+        let calls = 0;
+        serve(svc, ([what]) => {
+          calls++;
+          return keep(texts[what as string], { ttlSeconds: 60 });
+        });
+        for (const [name, text] of Object.entries(texts)) {
+          expect(await store.get(svc, [name])).toBe(text);
+          // Again, from the cache.
+          expect(await store.get(svc, [name])).toBe(text);
+          await store.save(svc, [name, 'saved'], text, { ttlSeconds: 60 });
+          expect(await store.get(svc, [name, 'saved'])).toBe(text);
+        }
+        expect(calls).toBe(Object.keys(texts).length);
+      });
+
       it('a get with no server waits for one to appear', async () => {
         const svc = uniqueService('late');
         const pending = store.get(svc, [1], { timeoutMs: 3_000 });

@@ -71,6 +71,7 @@ function decodeEnvelope(envelope: string): unknown {
   if (!envelope.startsWith('0')) throw new Error(`not an envelope: ${envelope.slice(0, 20)}`);
   const tag = envelope[1];
   if (tag === 'j') return JSON.parse(envelope.slice(2));
+  if (tag === 's') return envelope.slice(2);
   if (tag === 'b') return Buffer.from(envelope.slice(2), 'base64');
   if (tag === 'u') return undefined;
   throw new Error(`unknown codec tag ${tag}`);
@@ -191,6 +192,15 @@ describe('a foreign program following docs/protocol.md', () => {
     await clients.get('bytes', [7]);
     const bytes = decodeEnvelope((await foreign.get(`${baseOf('bytes')}:v:[7]`)) as string);
     expect(Buffer.isBuffer(bytes) && [...bytes]).toEqual([7, 2, 3]);
+
+    // A string is stored as it is; one with a lone surrogate (which UTF-8 cannot carry) as JSON.
+    const page = '<p class="x">line\n\ttab "quoted" ✓ 😀</p>';
+    await clients.get('echo', [page]);
+    const stored = await foreign.get(`${baseOf('echo')}:v:${requestKeyOf(canonicalOf([page]))}`);
+    expect(stored).toBe(`0s${page}`);
+    expect(decodeEnvelope(stored as string)).toBe(page);
+    await clients.get('echo', ['a\ud800b']);
+    expect(await foreign.get(`${baseOf('echo')}:v:${requestKeyOf(canonicalOf(['a\ud800b']))}`)).toBe('0j"a\\ud800b"');
   });
 
   it('registers a get with the get script and receives the result on its reply list', async () => {
