@@ -161,7 +161,10 @@ export const defaultCodec: Codec = {
     if (tag === STRING) return data.slice(1);
     if (tag === BYTES) return Buffer.from(data.slice(1), 'base64');
     if (tag === UNDEFINED) return undefined;
-    throw new TypeError(`Cannot decode a value starting with '${data.slice(0, 16)}': not written by the default codec`);
+    throw new TypeError(
+      `Cannot decode a value starting with '${data.slice(0, 16)}': not written by this memocell's default codec. ` +
+        'It was written by another codec or another memocell version: give every process of the service the same `codec` and memocell version.',
+    );
   },
 };
 

@@ -85,6 +85,10 @@ describe('defaultCodec', () => {
     expect(defaultCodec.encode('')).toBe('s');
   });
 
+  it('refuses a value it did not write, saying what to do', () => {
+    expect(() => defaultCodec.decode('x<p>hi</p>')).toThrow(/starting with 'x<p>hi<\/p>'.*same `codec` and memocell version/);
+  });
+
   it('gives back byte arrays, Buffers and undefined as a whole result', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
