@@ -391,8 +391,8 @@ const HIT_ARGS = ['hit-key', 1];
 const HIT_KEYS = 1024;
 const hitArgs = (i) => ['hit-key', i];
 
-function mcStore(url) {
-  return memocell.mod.createRedisStore({ redis: url, prefix: MC_PREFIX, timeoutMs: CFG.opTimeoutMs });
+function mcStore(url, options = {}) {
+  return memocell.mod.createRedisStore({ redis: url, prefix: MC_PREFIX, timeoutMs: CFG.opTimeoutMs, ...options });
 }
 
 /** The Redis keys memocell cached results under (`:v:` keys of its prefix). */
@@ -418,6 +418,7 @@ async function benchHits() {
   const raw = new Redis({ host: redis.host, port: redis.port });
   const out = { valueBytes: null, keys: HIT_KEYS, memocellKeyExample: null, rows: [], note: undefined };
   let store;
+  let storeNoLane;
   try {
     // The strings to GET: what memocell stored, else what its default codec would store.
     let stored = Array.from({ length: HIT_KEYS }, () => 'j' + JSON.stringify(HIT_VALUE));
@@ -457,6 +458,10 @@ async function benchHits() {
       fns.memocell = () => store.get('hit', hitArgs(nextMc++ & (HIT_KEYS - 1)));
       // For information: every outstanding get asks for the same arguments.
       fns.memocellSame = () => store.get('hit', HIT_ARGS);
+      // For information: every lookup through ioredis, as before the lookup connection.
+      storeNoLane = mcStore(redis.url, { lookupConnection: false });
+      let nextNoLane = 0;
+      fns.memocellNoLane = () => storeNoLane.get('hit', hitArgs(nextNoLane++ & (HIT_KEYS - 1)));
     }
     // Warm everything up once.
     for (const fn of Object.values(fns)) await rate(fn, 32, CFG.hitWarmMs);
@@ -474,6 +479,7 @@ async function benchHits() {
         rawDecodedOpsPerSec: m('rawDecoded'),
         memocellOpsPerSec: m('memocell'),
         memocellSameArgsOpsPerSec: m('memocellSame'),
+        memocellNoLaneOpsPerSec: m('memocellNoLane'),
         // Where the time goes: this process's CPU and Redis' command time, per get.
         rawClientCpuUs: m('raw', 'clientCpuUsPerOp'),
         memocellClientCpuUs: m('memocell', 'clientCpuUsPerOp'),
@@ -495,6 +501,7 @@ async function benchHits() {
   } finally {
     raw.disconnect();
     if (store) await store.close();
+    if (storeNoLane) await storeNoLane.close();
   }
   return out;
 }
@@ -1007,6 +1014,12 @@ const hitRows = results.hits?.rows
       ['memocell / raw (target ≥ 0.90×)', ...results.hits.rows.map((r) => fmtRatio(r.ratio))],
       ['raw GET + JSON.parse of the value', ...results.hits.rows.map((r) => fmtInt(r.rawDecodedOpsPerSec))],
       ['memocell / (raw GET + JSON.parse)', ...results.hits.rows.map((r) => fmtRatio(r.ratioToDecoded))],
+      ...(results.hits.rows.some((r) => r.memocellNoLaneOpsPerSec)
+        ? [
+            ['memocell get, lookupConnection: false', ...results.hits.rows.map((r) => fmtInt(r.memocellNoLaneOpsPerSec))],
+            ['lookupConnection: false / raw', ...results.hits.rows.map((r) => fmtRatio(r.memocellNoLaneOpsPerSec / r.rawOpsPerSec))],
+          ]
+        : []),
       ...(results.hits.rows.some((r) => r.memocellSameArgsOpsPerSec)
         ? [['memocell get, all outstanding gets identical', ...results.hits.rows.map((r) => fmtInt(r.memocellSameArgsOpsPerSec))]]
         : []),
@@ -1127,11 +1140,13 @@ if (hitRows) {
   md.push(
     '',
     `Cache hit: \`store.get\` of results saved with \`save\` vs \`GET\` of ${results.hits.valueBytes}-byte strings (the bytes memocell stores), ` +
-      `cycling through ${HIT_KEYS} keys so no two outstanding requests are identical; one ioredis connection each for commands; ` +
+      `cycling through ${HIT_KEYS} keys so no two outstanding requests are identical; one ioredis connection each for commands ` +
+      "(memocell's lone lookups go over its lookup connection, a second one that sends only GET and is read without ioredis); " +
       `${CFG.hitRounds} windows of ${CFG.hitMs} ms each, taking turns (ABBA order), and the mean of their rates. "All outstanding gets identical", for ` +
       'information: every outstanding get asks for the same arguments, which memocell answers with one Redis call per batch. ' +
       '"Raw GET + JSON.parse", for information: the same GET followed by the JSON.parse that any get returning a value needs ' +
       '(a raw GET returns the stored string; memocell returns the decoded value); the target stays against the raw GET. ' +
+      '"lookupConnection: false", for information: a store with every lookup through ioredis, taking turns with the rest. ' +
       "CPU µs per op: the client process's CPU time (process.cpuUsage) and redis-server's (INFO cpu, user + sys) per get.",
   );
 }

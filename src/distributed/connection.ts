@@ -8,6 +8,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LUA_SCRIPTS } from './lua/scripts.generated.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
 import { describeTarget, log } from '../log/index.js';
+import { LookupConnection, lookupTargetOf } from './lookup-connection.js';
 
 export type RedisClient = Redis | Cluster;
 /** What a store can be given: a URL, ioredis options, or a client (Redis or Cluster). */
@@ -43,7 +44,14 @@ export class Connection {
   /** Where this connects, for logs: host and port or a redacted URL, never a password. */
   private readonly where: string;
 
-  constructor(target: RedisTarget) {
+  constructor(
+    target: RedisTarget,
+    options: {
+      /** Cache lookups over a connection of their own (lookup-connection.ts). Default: true. */
+      readonly lookupConnection?: boolean;
+    } = {},
+  ) {
+    this.lookupLane = options.lookupConnection === false ? null : undefined;
     if (isClient(target)) {
       this.main = target;
       this.owned = false;
@@ -65,6 +73,63 @@ export class Connection {
           lua: script.lua,
         });
       }
+    }
+  }
+
+  /** The lookup connection: undefined until the first lookup, null where there is none. */
+  private lookupLane: LookupConnection | null | undefined;
+  /** Writes in flight that a lookup must not overtake (`ordered`). */
+  private writing = 0;
+
+  /**
+   * The cached value at `key` (one GET): over the lookup connection when it is ready,
+   * else over the main connection. While a write of this process that a lookup must
+   * see is in flight (`ordered`), over the main connection, behind the write.
+   */
+  lookup(key: string): Promise<string | null> {
+    const lane = this.lookupLane;
+    if (lane !== null && lane !== undefined) {
+      if (lane.ready && this.writing === 0) return lane.get(key);
+    } else if (lane === undefined) {
+      this.openLookupLane();
+    }
+    return this.main.get(key);
+  }
+
+  /**
+   * The lookup connection's state, for diagnostics and tests: `unused` before the first
+   * lookup, `none` where there is none (turned off, a Cluster, ...), else its status.
+   */
+  get lookupStatus(): 'unused' | 'none' | LookupConnection['status'] {
+    if (this.lookupLane === undefined) return 'unused';
+    return this.lookupLane === null ? 'none' : this.lookupLane.status;
+  }
+
+  private openLookupLane(): void {
+    if (this.main instanceof Cluster) {
+      this.lookupLane = null;
+      return;
+    }
+    const target = lookupTargetOf(this.main, this.where);
+    if (typeof target === 'string') {
+      if (log.connection.enabled) log.connection('no lookup connection to %s: %s', this.where, target);
+      this.lookupLane = null;
+      return;
+    }
+    const main = this.main;
+    this.lookupLane = new LookupConnection(target, (key) => main.get(key));
+  }
+
+  /**
+   * Runs a write (a save, a forget) that lookups made after it is sent must see: until
+   * it is answered, lookups take the main connection, where they queue behind it.
+   */
+  async ordered<T>(write: () => Promise<T>): Promise<T> {
+    this.writing++;
+    try {
+      return await write();
+    } finally {
+      this.writing--;
     }
   }
 
@@ -331,6 +396,9 @@ export class Connection {
   }
 
   async close(): Promise<void> {
+    // First: its unanswered lookups go to the main connection, answered before it quits.
+    this.lookupLane?.close();
+    this.lookupLane = null;
     for (const client of this.extra) client.disconnect();
     this.extra.clear();
     if (this.owned) {

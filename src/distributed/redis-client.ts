@@ -220,7 +220,7 @@ export class ServiceClient {
         : this.connection.main.mget(requestKeys.map((key) => this.keys.value(key))),
     2,
     256,
-    (requestKey) => this.connection.main.get(this.keys.value(requestKey)),
+    (requestKey) => this.connection.lookup(this.keys.value(requestKey)),
   );
 
   /** Registrations (the get script): the ones made while others are in flight go as one call. */

@@ -31,6 +31,7 @@ import type {
 } from './types.js';
 import {
   checkPositiveInteger,
+  checkBoolean,
   checkPositiveNumber,
   checkRequestSize,
   checkService,
@@ -120,6 +121,14 @@ export interface RedisStoreOptions {
    * serving; `save` refuses larger values. Default: 16 MiB.
    */
   readonly maxResultBytes?: number;
+  /**
+   * Cache lookups (a get's plain `GET` while most gets hit) go over one more connection
+   * per Redis, read without ioredis's command machinery: a lone cache hit takes 10-25%
+   * less time. Made at the first lookup; while it is not ready lookups use the main
+   * connection. Never made for a Cluster, Sentinel, a custom connector or a client with
+   * a `keyPrefix`. `false`: one connection fewer, every lookup through ioredis. Default: true.
+   */
+  readonly lookupConnection?: boolean;
 }
 
 interface ServiceState {
@@ -158,9 +167,10 @@ export class RedisStore implements DistributedStore {
       replyTtlMs: 60_000,
       blockSeconds: 5,
     };
-    this.main = new Connection(options.redis ?? 'redis://127.0.0.1:6379');
+    const connectionOptions = { lookupConnection: checkBoolean('lookupConnection', options.lookupConnection, true) };
+    this.main = new Connection(options.redis ?? 'redis://127.0.0.1:6379', connectionOptions);
     for (const [service, target] of Object.entries(options.services ?? {})) {
-      this.connections.set(checkService(service), new Connection(target));
+      this.connections.set(checkService(service), new Connection(target, connectionOptions));
     }
   }
 
@@ -288,10 +298,8 @@ export class RedisStore implements DistributedStore {
           // This process's local copies are dropped by the same message as everyone's:
           // wait for it, so a read here right after a forget or save never sees the old result.
           const arrived = connection.expectMessage(keys.invalidated, requestKeys.join('\n'));
-          const dependents = (await connection.script(
-            'invalidate',
-            [keys.value(requestKeys[0] as string)],
-            [keys.base, keys.invalidated, ...requestKeys],
+          const dependents = (await connection.ordered(() =>
+            connection.script('invalidate', [keys.value(requestKeys[0] as string)], [keys.base, keys.invalidated, ...requestKeys]),
           )) as string[];
           await arrived;
           if (log.invalidate.enabled) {
@@ -329,17 +337,19 @@ export class RedisStore implements DistributedStore {
     if (bytes !== undefined) throw new TooLargeError(service, 'result', bytes - 1, this.limits.maxResultBytes);
     const { keys, connection } = this.state(service);
     const arrived = connection.expectMessage(keys.invalidated, requestKey);
-    const dependents = (await connection.script(
-      'save',
-      [keys.value(requestKey), keys.runs],
-      [
-        envelope,
-        Math.max(1, Math.round(ttlSeconds * 1000)),
-        keys.invalidated,
-        requestKey,
-        keys.dependents(requestKey),
-        options.ifAbsent === true ? '1' : '0',
-      ],
+    const dependents = (await connection.ordered(() =>
+      connection.script(
+        'save',
+        [keys.value(requestKey), keys.runs],
+        [
+          envelope,
+          Math.max(1, Math.round(ttlSeconds * 1000)),
+          keys.invalidated,
+          requestKey,
+          keys.dependents(requestKey),
+          options.ifAbsent === true ? '1' : '0',
+        ],
+      ),
     )) as string[] | 0;
     if (dependents === 0) return false;
     await arrived;

@@ -52,3 +52,11 @@ export function checkPositiveNumber(name: string, value: unknown, fallback: numb
   }
   return value;
 }
+
+export function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`Expected \`${name}\` to be true or false, got \`${String(value)}\` (${typeof value})`);
+  }
+  return value;
+}

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore, keep, TimeoutError, type RedisStore } from '../../src/distributed/index.js';
+import { Connection } from '../../src/distributed/connection.js';
+import { until } from '../support/until.js';
 import { findExecutable, startRedis, type RedisServerHandle } from '../support/redis.js';
 import { getFreePort } from '../support/ports.js';
 
@@ -99,6 +101,27 @@ describe.skipIf(openssl === undefined)('TLS', () => {
     expect(await viaUrl.get('tls.square', [9])).toBe(81);
     await viaUrl.close();
     client.disconnect();
+  });
+
+  it('cache lookups go over TLS too, on a lookup connection that verifies the same CA', async () => {
+    const connection = new Connection({ host: '127.0.0.1', port: tlsPort, password, tls: { ca: rightCa } });
+    try {
+      await connection.main.set('tls:lookup', 'secret value');
+      expect(await connection.lookup('tls:lookup')).toBe('secret value');
+      await until('the lookup connection is ready', () => connection.lookupStatus === 'ready', 10_000);
+      expect(await connection.lookup('tls:lookup')).toBe('secret value');
+    } finally {
+      await connection.close();
+    }
+    const wrong = new Connection({ host: '127.0.0.1', port: tlsPort, password, tls: { ca: wrongCa }, maxRetriesPerRequest: 0 });
+    try {
+      await wrong.lookup('tls:lookup').catch(() => {});
+      // Refused by the same check as the main connection: never ready, lookups stay there.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(wrong.lookupStatus).not.toBe('ready');
+    } finally {
+      await wrong.close();
+    }
   });
 
   it('a wrong CA is refused: calls settle with a TimeoutError, the password is in no error', async () => {
