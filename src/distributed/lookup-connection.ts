@@ -2,8 +2,9 @@
  * A connection of its own for cache lookups: it sends only `GET` and reads the replies
  * straight off the socket, without ioredis's command objects, reply parser and stream
  * machinery. A lone cache hit spends most of its time in that machinery and the system
- * calls under it; through this connection a hit one at a time took 1.12-1.33x less
- * time than through ioredis (bench/distributed, BENCHMARKS.md 2026-12-07, fifth sitting).
+ * calls under it: with this connection memocell made 1.23-1.34x the hits per second,
+ * one at a time, that it made with every lookup through ioredis (five runs of
+ * bench/distributed; BENCHMARKS.md, 2026-12-07, fifth sitting).
  *
  * It is an accelerator, never a dependency: while it is not ready (connecting, broken,
  * waiting to reconnect) lookups go through the main ioredis connection, and a lookup in
