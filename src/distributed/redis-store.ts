@@ -124,9 +124,10 @@ export interface RedisStoreOptions {
   /**
    * Cache lookups (a get's plain `GET` while most gets hit) go over one more connection
    * per Redis, read without ioredis's command machinery: a lone cache hit took 19-25%
-   * less time (BENCHMARKS.md). Made at the first lookup; while it is not ready lookups use the main
-   * connection. Never made for a Cluster, Sentinel, a custom connector or a client with
-   * a `keyPrefix`. `false`: one connection fewer, every lookup through ioredis. Default: true.
+   * less time (BENCHMARKS.md). Made at the first lookup; while it is not ready, lookups
+   * use the main connection. Never made for a Cluster, Sentinel, a custom connector or a
+   * client with a `keyPrefix`. `false`: one connection fewer, every lookup through
+   * ioredis. Default: true.
    */
   readonly lookupConnection?: boolean;
 }

@@ -156,6 +156,12 @@ describe('lookup connection', () => {
     expect(connection.lookupStatus).toBe('none');
   });
 
+  it('the store option must be true or false, and says so', () => {
+    expect(() => createRedisStore({ redis: redis.url, lookupConnection: 'no' as unknown as boolean })).toThrow(
+      /Expected `lookupConnection` to be true or false, got `no` \(string\)/,
+    );
+  });
+
   it('is not made when turned off, nor for a client with a key prefix', async () => {
     const off = connect(redis.url, { lookupConnection: false });
     await off.lookup('x');
